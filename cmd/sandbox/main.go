@@ -1,0 +1,168 @@
+// Command sandbox runs a program in new Linux namespaces with only what its
+// command line grants, without root. Invoked as "bwrap" it speaks
+// bubblewrap's command line and behaves like bubblewrap.
+//
+// The same binary is re-executed as the stages inside the sandbox; main
+// dispatches on the hidden stage arguments before it parses any flag.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"strings"
+
+	sbruntime "sandbox/runtime"
+	"sandbox/spec"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0"
+
+// bwrapVersion is the bubblewrap release whose behaviour the bwrap
+// personality follows.
+const bwrapVersion = "0.11.0"
+
+func init() {
+	// Every stage starts children with a parent-death signal and the exec
+	// stage drops per-thread credentials before execve: keep the main
+	// goroutine on the main thread, which lives as long as the process.
+	goruntime.LockOSThread()
+}
+
+func main() {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case sbruntime.StageInit:
+			os.Exit(sbruntime.InitMain(os.Args[0], os.Args[2:]))
+		case sbruntime.StageExec:
+			os.Exit(sbruntime.ExecMain(os.Args[2:]))
+		}
+	}
+	os.Exit(run(os.Args))
+}
+
+func personality(argv0 string) spec.Personality {
+	if strings.HasPrefix(filepath.Base(argv0), "bwrap") {
+		return spec.Bwrap
+	}
+	return spec.Sandbox
+}
+
+// ui prints messages in the personality's style.
+type ui struct {
+	p           spec.Personality
+	levelPrefix bool
+}
+
+func (u *ui) prefix(level int) string {
+	name := "sandbox: "
+	if u.p == spec.Bwrap {
+		name = "bwrap: "
+	}
+	if u.levelPrefix {
+		return fmt.Sprintf("<%d>%s", level, name)
+	}
+	return name
+}
+
+func (u *ui) errorf(msg, hint string) {
+	line := u.prefix(3) + msg
+	if hint != "" && u.p == spec.Sandbox {
+		line += "; " + hint
+	}
+	fmt.Fprintln(os.Stderr, line)
+}
+
+func (u *ui) failStatus() int {
+	if u.p == spec.Bwrap {
+		return sbruntime.ExitBwrapFailure
+	}
+	return sbruntime.ExitSetup
+}
+
+func run(argv []string) int {
+	p := personality(argv[0])
+	u := &ui{p: p}
+	inherited := sbruntime.InheritedFDs()
+	if p == spec.Bwrap && len(argv) == 1 {
+		fmt.Fprint(os.Stderr, spec.Help(p, argv[0]))
+		return sbruntime.ExitBwrapFailure
+	}
+	s, action, err := spec.Parse(p, argv[1:], spec.Options{
+		ReadArgs: sbruntime.ReadArgsFD,
+		RealUID:  os.Getuid(),
+		RealGID:  os.Getgid(),
+	})
+	if s != nil {
+		u.levelPrefix = s.LevelPrefix
+	}
+	if err != nil {
+		var ue *spec.UsageError
+		if errors.As(err, &ue) && ue.Hint == "usage" {
+			fmt.Fprint(os.Stderr, spec.Help(p, argv[0]))
+			return sbruntime.ExitBwrapFailure
+		}
+		hint := ""
+		if ue != nil {
+			hint = ue.Hint
+		}
+		u.errorf(err.Error(), hint)
+		return u.failStatus()
+	}
+	switch action {
+	case spec.ActionHelp:
+		fmt.Print(spec.Help(p, argv[0]))
+		return 0
+	case spec.ActionVersion:
+		if p == spec.Bwrap {
+			fmt.Println("bubblewrap " + bwrapVersion)
+		} else {
+			fmt.Printf("sandbox %s (bubblewrap %s compatible)\n", version, bwrapVersion)
+		}
+		return 0
+	}
+	for _, w := range s.Warnings {
+		fmt.Fprintln(os.Stderr, u.prefix(4)+w)
+	}
+	notes := spec.ApplyDefaults(s, hostFacts())
+	var logf func(string, ...any)
+	if s.Verbose {
+		logf = func(format string, a ...any) { fmt.Fprintf(os.Stderr, u.prefix(6)+format+"\n", a...) }
+		for _, n := range notes {
+			logf("default: %s", n)
+		}
+	}
+	code, err := sbruntime.Run(s, sbruntime.Options{Inherited: inherited, Logf: logf, Argv0: argv[0]})
+	if err != nil {
+		var se *sbruntime.SetupError
+		if errors.As(err, &se) {
+			msg := se.Msg
+			if p == spec.Bwrap {
+				msg = se.BwrapMsg
+			}
+			u.errorf(msg, se.Hint)
+			if p == spec.Bwrap {
+				return sbruntime.ExitBwrapFailure
+			}
+			return se.Exit
+		}
+		u.errorf(err.Error(), "")
+		return u.failStatus()
+	}
+	return code
+}
+
+// hostFacts gathers what the sandbox personality's defaults depend on.
+func hostFacts() spec.Host {
+	h := spec.Host{MergedUsr: map[string]string{}}
+	h.Cwd, _ = os.Getwd()
+	for _, top := range []string{"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"} {
+		if t, err := os.Readlink(top); err == nil && strings.HasPrefix(strings.TrimPrefix(t, "/"), "usr/") {
+			h.MergedUsr[top] = t
+		}
+	}
+	return h
+}

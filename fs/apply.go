@@ -1,0 +1,142 @@
+// Package fs builds the sandbox's root filesystem from the ordered operations
+// of a spec: a fresh tmpfs root, binds of host paths (recursive, read-only
+// where asked), /proc, a minimal /dev, tmpfs, mqueue, overlays, directories,
+// files and symlinks, then pivot_root into it.
+//
+// Apply walks the ops in argv order and calls a Builder, so the order and
+// the skip rules are tested against a recording fake; the Linux Builder does
+// the system calls.
+package fs
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"sandbox/spec"
+)
+
+// Builder performs the operations on the new root. Paths are sandbox paths.
+type Builder interface {
+	// SourceMissing reports whether the host source of op i does not exist.
+	SourceMissing(i int) bool
+	Bind(i int, op spec.Op) error
+	RemountRO(op spec.Op) error
+	Proc(op spec.Op) error
+	Dev(op spec.Op) error
+	Tmpfs(op spec.Op) error
+	Mqueue(op spec.Op) error
+	Dir(op spec.Op) error
+	File(op spec.Op) error
+	BindData(op spec.Op) error
+	Symlink(op spec.Op) error
+	Chmod(op spec.Op) error
+	Overlay(i int, op spec.Op) error
+	// LockFile is applied after the root is complete.
+	LockFile(op spec.Op) error
+}
+
+// OpError is the failure of one operation. BwrapMsg is bubblewrap's wording
+// of the same failure.
+type OpError struct {
+	Op   spec.Op
+	Path string
+	Err  error
+	// What is a short description of the failed step ("mount", "mkdir").
+	What string
+}
+
+func (e *OpError) Error() string {
+	return fmt.Sprintf("--%s %s: %s: %v", e.Op.Kind, e.Path, e.What, e.Err)
+}
+
+func (e *OpError) Unwrap() error { return e.Err }
+
+// BwrapMsg renders the error the way bubblewrap words it.
+func (e *OpError) BwrapMsg() string {
+	switch e.What {
+	case "source":
+		return fmt.Sprintf("Can't find source path %s: %s", e.Path, errText(e.Err))
+	case "mkdir":
+		return fmt.Sprintf("Can't mkdir %s: %s", e.Path, errText(e.Err))
+	case "create":
+		return fmt.Sprintf("Can't create file at %s: %s", e.Path, errText(e.Err))
+	case "chmod":
+		return fmt.Sprintf("Can't chmod %#o %s: %s", e.Op.Perms, e.Path, errText(e.Err))
+	case "symlink":
+		return fmt.Sprintf("Can't make symlink at %s: %s", e.Path, errText(e.Err))
+	default:
+		return fmt.Sprintf("Can't %s %s: %s", e.What, e.Path, errText(e.Err))
+	}
+}
+
+// errText is strerror(3)'s wording, capitalised as glibc prints it.
+func errText(err error) string {
+	var errno interface{ Error() string }
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		errno = e
+	}
+	s := errno.Error()
+	if s != "" && s[0] >= 'a' && s[0] <= 'z' {
+		s = string(s[0]-'a'+'A') + s[1:]
+	}
+	return s
+}
+
+// Apply applies ops in order. Ops whose host source is missing are skipped
+// when they are -try forms, and fail otherwise. Lock files are taken last.
+func Apply(ops []spec.Op, b Builder) error {
+	for i, op := range ops {
+		if err := applyOne(i, op, b); err != nil {
+			return err
+		}
+	}
+	for _, op := range ops {
+		if op.Kind == spec.OpLockFile {
+			if err := b.LockFile(op); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func applyOne(i int, op spec.Op, b Builder) error {
+	switch op.Kind {
+	case spec.OpBind, spec.OpROBind, spec.OpDevBind:
+		if b.SourceMissing(i) {
+			if op.Try {
+				return nil
+			}
+			return &OpError{Op: op, Path: op.Source, What: "source", Err: fs.ErrNotExist}
+		}
+		return b.Bind(i, op)
+	case spec.OpBindFD, spec.OpROBindFD:
+		return b.Bind(i, op)
+	case spec.OpRemountRO:
+		return b.RemountRO(op)
+	case spec.OpProc:
+		return b.Proc(op)
+	case spec.OpDev:
+		return b.Dev(op)
+	case spec.OpTmpfs:
+		return b.Tmpfs(op)
+	case spec.OpMqueue:
+		return b.Mqueue(op)
+	case spec.OpDir:
+		return b.Dir(op)
+	case spec.OpFile:
+		return b.File(op)
+	case spec.OpBindData, spec.OpROBindData:
+		return b.BindData(op)
+	case spec.OpSymlink:
+		return b.Symlink(op)
+	case spec.OpChmod:
+		return b.Chmod(op)
+	case spec.OpOverlay, spec.OpTmpOverlay, spec.OpROOverlay:
+		return b.Overlay(i, op)
+	case spec.OpLockFile:
+		return nil // taken after the root is complete
+	}
+	return fmt.Errorf("unknown operation %q", op.Kind)
+}

@@ -1,0 +1,175 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"sandbox/secure"
+	"sandbox/spec"
+)
+
+// ExecMain is the exec stage: started by init before the root was built, it
+// waits for the plan (sent once the root is complete), then becomes the
+// program. args are the fd numbers of the plan pipe and the report pipe.
+//
+// Preconditions: the main goroutine is locked to the main OS thread, which
+// is the thread that calls execve.
+func ExecMain(args []string) int {
+	fds, err := atoiAll(args, 2)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sandbox: this is an internal entry point; run sandbox --help")
+		return ExitSetup
+	}
+	unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
+	in, report := os.NewFile(uintptr(fds[0]), "plan"), os.NewFile(uintptr(fds[1]), "report")
+	b, err := readFrame(in)
+	in.Close()
+	if err != nil {
+		return ExitSetup // init failed and has reported why
+	}
+	plan, err := decodePlan(b)
+	if err != nil {
+		return fail(report, err)
+	}
+	return execProgram(plan, report)
+}
+
+// execProgram does the last steps and executes the program. It returns only
+// on failure, with the exit status.
+//
+// WARNING: the order is part of the security model. Capabilities are dropped
+// and no_new_privs is set after everything that needs privilege (setsid,
+// chdir may cross directories only root could), and nothing after the drop
+// may fail open. The caller's fds get their close-on-exec flag cleared last.
+func execProgram(plan *Plan, report *os.File) int {
+	s := plan.Spec
+	if s.NewSession {
+		if _, err := unix.Setsid(); err != nil {
+			return fail(report, &SetupError{Msg: "--new-session: setsid: " + err.Error(), BwrapMsg: "setsid: " + errnoText(err), Exit: ExitSetup})
+		}
+	}
+	if s.DieWithParent {
+		if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0, 0, 0); err != nil {
+			return fail(report, fmt.Errorf("--die-with-parent: %w", err))
+		}
+	}
+	cwd, err := chooseCwd(s, plan)
+	if err != nil {
+		return fail(report, err)
+	}
+	env := append(removeEnv(plan.Env, "PWD"), "PWD="+cwd)
+	last := secure.LastCap()
+	if err := secure.DropCaps(secure.CapSet(plan.Keep), last); err != nil {
+		return fail(report, &SetupError{Msg: "drop capabilities: " + err.Error(), BwrapMsg: err.Error(), Exit: ExitSetup})
+	}
+	if s.BlockFD != spec.NoFD {
+		waitFD(s.BlockFD)
+	}
+	argv := append([]string(nil), s.Command...)
+	path, err := lookPath(s.Command[0], envValue(env, "PATH"))
+	if err == nil {
+		if s.Argv0 != "" {
+			argv[0] = s.Argv0
+		}
+		for _, fd := range plan.PassFDs {
+			unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0)
+		}
+		err = unix.Exec(path, argv, env)
+	}
+	// Still here: the program could not be executed.
+	rep := Report{
+		Msg:      fmt.Sprintf("%s: %s", s.Command[0], execText(err)),
+		BwrapMsg: fmt.Sprintf("execvp %s: %s", s.Command[0], errnoText(err)),
+		Exit:     ExitCannotExec,
+	}
+	if errors.Is(err, unix.ENOENT) {
+		rep.Exit = ExitNotFound
+		rep.Hint = notFoundHint(s.Command[0], envValue(env, "PATH"))
+	}
+	WriteReport(report, rep)
+	return rep.Exit
+}
+
+func execText(err error) string {
+	if errors.Is(err, unix.ENOENT) {
+		return "command not found"
+	}
+	return errnoText(err)
+}
+
+func notFoundHint(cmd, path string) string {
+	if strings.Contains(cmd, "/") {
+		return "bind the directory that holds it, e.g. --ro-bind " + filepath.Dir(cmd)
+	}
+	return "is its directory bound into the sandbox? PATH is " + path + "; e.g. --ro-bind /usr and, on merged-/usr hosts, the /bin symlinks (added by default when /usr is bound)"
+}
+
+// chooseCwd changes to --chdir, else (as bubblewrap) to the caller's working
+// directory if it exists inside, else $HOME, else /.
+func chooseCwd(s *spec.Spec, plan *Plan) (string, error) {
+	if s.Chdir != "" {
+		if err := unix.Chdir(s.Chdir); err != nil {
+			return "", &SetupError{Msg: "--chdir " + s.Chdir + ": " + err.Error(), BwrapMsg: "Can't chdir to " + s.Chdir + ": " + errnoText(err),
+				Hint: "the directory must exist inside the sandbox: bind it or create it with --dir", Exit: ExitSetup}
+		}
+		return s.Chdir, nil
+	}
+	for _, d := range []string{plan.Cwd, plan.Home} {
+		if d != "" && unix.Chdir(d) == nil {
+			return d, nil
+		}
+	}
+	unix.Chdir("/")
+	return "/", nil
+}
+
+// lookPath finds cmd as execvp(3) does: a name with a slash is used as is;
+// otherwise each PATH entry is tried (default /bin:/usr/bin), and EACCES is
+// remembered if nothing executable is found.
+func lookPath(cmd, path string) (string, error) {
+	if strings.Contains(cmd, "/") {
+		return cmd, nil
+	}
+	if cmd == "" {
+		return "", unix.ENOENT
+	}
+	if path == "" {
+		path = "/bin:/usr/bin"
+	}
+	var denied error
+	for _, dir := range strings.Split(path, ":") {
+		if dir == "" {
+			dir = "."
+		}
+		p := dir + "/" + cmd
+		var st unix.Stat_t
+		if err := unix.Stat(p, &st); err != nil || st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			continue
+		}
+		if err := unix.Access(p, unix.X_OK); err != nil {
+			denied = err
+			continue
+		}
+		return p, nil
+	}
+	if denied != nil {
+		return "", denied
+	}
+	return "", unix.ENOENT
+}
+
+func removeEnv(env []string, name string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); k != name {
+			out = append(out, kv)
+		}
+	}
+	return out
+}

@@ -1,0 +1,245 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"sandbox/fs"
+	sbnet "sandbox/net"
+	"sandbox/spec"
+)
+
+// InitMain is the init stage: pid 1 of the new pid namespace (or the only
+// process of the sandbox without one). args are the fd numbers of the control
+// pipe, the report pipe and the status pipe. It returns the exit status.
+//
+// Preconditions: the main goroutine is locked to the main OS thread.
+func InitMain(argv0 string, args []string) int {
+	fds, err := atoiAll(args, 3)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sandbox: this is an internal entry point; run sandbox --help")
+		return ExitSetup
+	}
+	// WARNING: before anything can fork, so that no descriptor of ours leaks
+	// into the program; the caller's fds are passed on explicitly by number.
+	unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
+	ctl, report, stat := os.NewFile(uintptr(fds[0]), "ctl"), os.NewFile(uintptr(fds[1]), "report"), os.NewFile(uintptr(fds[2]), "status")
+	b, err := readFrame(ctl)
+	if err != nil {
+		return ExitSetup // the parent gave up before sending the spec
+	}
+	plan, err := decodePlan(b)
+	if err != nil {
+		return fail(report, err)
+	}
+	s := plan.Spec
+
+	var execStage *exec.Cmd
+	var specW *os.File
+	if plan.UseInit {
+		// The exec stage is started now, while /proc/self/exe still names
+		// this binary on the host; pivot_root below moves its root and cwd
+		// along with ours (pivot_root(2)).
+		execStage, specW, err = startExecStage(argv0, plan, report)
+		if err != nil {
+			return fail(report, fmt.Errorf("start the exec stage: %w", err))
+		}
+	}
+	oldMask := unix.Umask(0) // modes given on the command line are exact
+	root, err := setup(plan)
+	if err != nil {
+		if execStage != nil {
+			execStage.Process.Kill()
+		}
+		return fail(report, err)
+	}
+	for _, fd := range plan.InitFDs {
+		if fd != s.SyncFD {
+			unix.Close(fd)
+		}
+	}
+	unix.Umask(oldMask)
+	if !plan.UseInit {
+		return execProgram(plan, report)
+	}
+	if err := writeFrame(specW, b); err != nil {
+		execStage.Process.Kill()
+		return fail(report, fmt.Errorf("release the exec stage: %w", err))
+	}
+	specW.Close()
+	report.Close()
+	_ = root // lock files stay open while init lives
+	return reap(execStage.Process.Pid, s, ctl, stat)
+}
+
+// setup builds the sandbox from inside its namespaces: hostname, loopback,
+// the filesystem ops and pivot_root.
+func setup(plan *Plan) (*fs.Root, error) {
+	s := plan.Spec
+	if s.Namespaces.UTS && s.Hostname != "" {
+		if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
+			return nil, &SetupError{Msg: "--hostname " + s.Hostname + ": " + err.Error(), BwrapMsg: "Can't set hostname to " + s.Hostname + ": " + errnoText(err), Exit: ExitSetup}
+		}
+	}
+	if s.Namespaces.Net {
+		if err := sbnet.LoopbackUp(); err != nil {
+			return nil, err
+		}
+	}
+	root, err := fs.Open(s.Ops)
+	if err != nil {
+		return nil, err
+	}
+	root.PIDNS = plan.PIDNS
+	root.BwrapParents = s.Personality == spec.Bwrap
+	root.Console = plan.Console
+	if err := fs.Apply(s.Ops, root); err != nil {
+		root.Close()
+		return nil, err
+	}
+	if err := root.PivotRoot(); err != nil {
+		return nil, err
+	}
+	return root, nil
+}
+
+func startExecStage(argv0 string, plan *Plan, report *os.File) (*exec.Cmd, *os.File, error) {
+	specR, specW, err := os.Pipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer specR.Close()
+	var extra []*os.File
+	for _, fd := range plan.PassFDs {
+		for len(extra) <= fd-3 {
+			extra = append(extra, nil)
+		}
+		extra[fd-3] = os.NewFile(uintptr(fd), "fd"+strconv.Itoa(fd))
+	}
+	base := 3 + len(extra)
+	extra = append(extra, specR, report)
+	cmd := &exec.Cmd{
+		Path:        "/proc/self/exe",
+		Args:        []string{argv0, StageExec, strconv.Itoa(base), strconv.Itoa(base + 1)},
+		Env:         []string{},
+		Stdin:       os.Stdin,
+		Stdout:      os.Stdout,
+		Stderr:      os.Stderr,
+		ExtraFiles:  extra,
+		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
+	}
+	if err := cmd.Start(); err != nil {
+		specW.Close()
+		return nil, nil, err
+	}
+	for _, fd := range plan.PassFDs {
+		unix.Close(fd) // only the program needs them
+	}
+	return cmd, specW, nil
+}
+
+// reap is pid 1's loop: it forwards the signals the parent passes on, reaps
+// every child, reports the program's status to the parent when it exits and
+// returns that status. The bwrap personality then waits for the remaining
+// processes as bubblewrap does; the sandbox personality ends with the
+// program (the kernel kills what is left when pid 1 exits).
+func reap(child int, s *spec.Spec, ctl, stat *os.File) int {
+	// Signals sent to pid 1 directly (a terminal's SIGINT to our group, a
+	// process inside) are absorbed: the program gets the terminal's from the
+	// terminal, and the parent's forwarding arrives through ctl.
+	absorb := make(chan os.Signal, 16)
+	signal.Notify(absorb, forwardedSignals...)
+	go func() {
+		for range absorb {
+		}
+	}()
+	go func() {
+		var b [1]byte
+		for {
+			if n, err := ctl.Read(b[:]); n == 0 || err != nil {
+				return
+			}
+			syscall.Kill(child, syscall.Signal(b[0]))
+		}
+	}()
+	code := -1
+	for {
+		var ws syscall.WaitStatus
+		pid, err := syscall.Wait4(-1, &ws, 0, nil)
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil {
+			break // ECHILD: nothing left
+		}
+		if pid != child {
+			continue
+		}
+		code = ExitCode(ws)
+		var b [4]byte
+		b[0], b[1], b[2], b[3] = byte(code), byte(code>>8), byte(code>>16), byte(code>>24)
+		stat.Write(b[:])
+		stat.Close()
+		if s.Personality != spec.Bwrap {
+			break
+		}
+	}
+	if code < 0 {
+		return ExitSetup
+	}
+	return code
+}
+
+// fail reports a setup error to the parent and returns the exit status.
+func fail(report *os.File, err error) int {
+	rep := Report{Msg: err.Error(), BwrapMsg: err.Error(), Exit: ExitSetup}
+	var se *SetupError
+	var oe *fs.OpError
+	switch {
+	case errors.As(err, &se):
+		rep = Report{Msg: se.Msg, BwrapMsg: se.BwrapMsg, Hint: se.Hint, Exit: se.Exit}
+	case errors.As(err, &oe):
+		rep.BwrapMsg = oe.BwrapMsg()
+		rep.Hint = opHint(oe)
+	}
+	WriteReport(report, rep)
+	if rep.Exit == 0 {
+		return ExitSetup
+	}
+	return rep.Exit
+}
+
+func opHint(oe *fs.OpError) string {
+	switch oe.What {
+	case "source":
+		if oe.Op.Try {
+			return ""
+		}
+		return fmt.Sprintf("create it, or use --%s-try to skip a missing source", oe.Op.Kind)
+	case "chmod":
+		return "--chmod changes an existing path; create it first (--dir, --file)"
+	}
+	return ""
+}
+
+func atoiAll(args []string, n int) ([]int, error) {
+	if len(args) != n {
+		return nil, fmt.Errorf("want %d arguments", n)
+	}
+	out := make([]int, n)
+	for i, a := range args {
+		v, err := strconv.Atoi(a)
+		if err != nil || v < 3 {
+			return nil, fmt.Errorf("bad fd %q", a)
+		}
+		out[i] = v
+	}
+	return out, nil
+}

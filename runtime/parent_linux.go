@@ -1,0 +1,393 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"sandbox/secure"
+	"sandbox/spec"
+	"sandbox/userns"
+)
+
+// Plan is what the parent sends into the sandbox with the spec: the values
+// that need the host to compute.
+type Plan struct {
+	Spec *spec.Spec `json:"spec"`
+	// Env is the program's environment (PWD is added inside).
+	Env []string `json:"env"`
+	// Cwd and Home choose the working directory when --chdir is not given.
+	Cwd  string `json:"cwd"`
+	Home string `json:"home"`
+	// Keep is the capability set the program keeps.
+	Keep uint64 `json:"keep"`
+	// PassFDs are the caller's descriptors the program inherits.
+	PassFDs []int `json:"pass_fds"`
+	// InitFDs are the caller's descriptors only the stages need.
+	InitFDs []int `json:"init_fds"`
+	// Console is the terminal bound at /dev/console by --dev.
+	Console string `json:"console,omitempty"`
+	// UseInit: a pid-1 init runs above the program.
+	UseInit bool `json:"use_init"`
+	// PIDNS: a new pid namespace was created.
+	PIDNS bool `json:"pidns"`
+}
+
+// SetupError is a failure of the sandbox itself, with both personalities'
+// wording and the exit status for the sandbox personality.
+type SetupError struct {
+	Msg, BwrapMsg, Hint string
+	Exit                int
+}
+
+func (e *SetupError) Error() string { return e.Msg }
+
+func setupErr(msg, bwrapMsg, hint string) *SetupError {
+	if bwrapMsg == "" {
+		bwrapMsg = msg
+	}
+	return &SetupError{Msg: msg, BwrapMsg: bwrapMsg, Hint: hint, Exit: ExitSetup}
+}
+
+// Options are the parent's inputs besides the spec.
+type Options struct {
+	// Inherited are the caller's descriptors (3 and up, not close-on-exec)
+	// found at start.
+	Inherited []int
+	// Logf prints --verbose lines; nil for none.
+	Logf func(format string, a ...any)
+	// Argv0 is the name the stages show in ps.
+	Argv0 string
+}
+
+// Run creates the sandbox for s and waits for the program. It returns the
+// program's exit status (128+N when killed by signal N), or a *SetupError.
+//
+// Preconditions: the calling goroutine is locked to the main OS thread, so
+// that the child's parent-death signal is tied to this process's life.
+func Run(s *spec.Spec, opt Options) (int, error) {
+	uid, gid := os.Getuid(), os.Getgid()
+	plan := &Plan{Spec: s, Env: spec.ApplyEnv(os.Environ(), s.Env), Home: os.Getenv("HOME")}
+	for _, op := range s.Env {
+		if op.Name == "HOME" {
+			plan.Home = envValue(plan.Env, "HOME")
+		}
+	}
+	plan.Cwd, _ = os.Getwd()
+	plan.PIDNS = s.Namespaces.PID
+	plan.UseInit = (s.Namespaces.PID && !s.AsPID1) || s.SyncFD != spec.NoFD || hasLock(s)
+	plan.Keep = uint64(capsToKeep(s, uid))
+	plan.Console = consoleTTY()
+	parentOnly := map[int]bool{s.InfoFD: true, s.JSONStatusFD: true, s.UsernsBlockFD: true}
+	initOnly := map[int]bool{s.SyncFD: true}
+	for _, op := range s.Ops {
+		if op.FD != spec.NoFD {
+			initOnly[op.FD] = true
+		}
+	}
+	for _, fd := range opt.Inherited {
+		switch {
+		case parentOnly[fd]:
+		case initOnly[fd]:
+			plan.InitFDs = append(plan.InitFDs, fd)
+		default:
+			plan.PassFDs = append(plan.PassFDs, fd)
+		}
+	}
+	for _, fd := range []int{s.SyncFD, s.BlockFD} {
+		if fd != spec.NoFD && !contains(opt.Inherited, fd) {
+			return 0, setupErr(fmt.Sprintf("fd %d is not open", fd), fmt.Sprintf("Invalid fd: %d", fd), "open it in the calling shell, e.g. 3<file")
+		}
+	}
+
+	idPlan, err := chooseIDs(s, uid, gid)
+	if err != nil {
+		return 0, err
+	}
+	p := &parent{s: s, plan: plan, opt: opt, ids: idPlan}
+	defer p.cleanup()
+	return p.run()
+}
+
+type parent struct {
+	s    *spec.Spec
+	plan *Plan
+	opt  Options
+	ids  *userns.Plan
+
+	cmd                 *exec.Cmd
+	ctlW, reportR, stat *os.File
+	closers             []*os.File
+}
+
+func (p *parent) cleanup() {
+	for _, f := range p.closers {
+		f.Close()
+	}
+}
+
+func (p *parent) pipe() (r, w *os.File, err error) {
+	r, w, err = os.Pipe()
+	if err == nil {
+		p.closers = append(p.closers, r, w)
+	}
+	return r, w, err
+}
+
+func (p *parent) run() (int, error) {
+	s := p.s
+	ctlR, ctlW, err := p.pipe()
+	if err != nil {
+		return 0, err
+	}
+	reportR, reportW, err := p.pipe()
+	if err != nil {
+		return 0, err
+	}
+	statR, statW, err := p.pipe()
+	if err != nil {
+		return 0, err
+	}
+	p.ctlW, p.reportR, p.stat = ctlW, reportR, statR
+
+	// The caller's fds keep their numbers in the child: ExtraFiles[i] is fd
+	// 3+i, nil closes it. Our pipes go above the highest one.
+	var extra []*os.File
+	for _, fd := range append(append([]int{}, p.plan.PassFDs...), p.plan.InitFDs...) {
+		for len(extra) <= fd-3 {
+			extra = append(extra, nil)
+		}
+		extra[fd-3] = os.NewFile(uintptr(fd), "fd"+strconv.Itoa(fd))
+	}
+	base := 3 + len(extra)
+	extra = append(extra, ctlR, reportW, statW)
+
+	cmd := &exec.Cmd{
+		Path:       "/proc/self/exe",
+		Args:       []string{p.opt.Argv0, StageInit, strconv.Itoa(base), strconv.Itoa(base + 1), strconv.Itoa(base + 2)},
+		Env:        []string{},
+		Stdin:      os.Stdin,
+		Stdout:     os.Stdout,
+		Stderr:     os.Stderr,
+		ExtraFiles: extra,
+		SysProcAttr: &syscall.SysProcAttr{
+			Cloneflags: p.cloneFlags(),
+		},
+	}
+	if s.DieWithParent {
+		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	}
+	if s.Namespaces.User {
+		// The init stage needs every capability of its user namespace across
+		// the exec of /proc/self/exe, which happens before the id maps exist
+		// (its uid is then unmapped, so the exec would otherwise clear them).
+		last := secure.LastCap()
+		for c := 0; c <= last; c++ {
+			cmd.SysProcAttr.AmbientCaps = append(cmd.SysProcAttr.AmbientCaps, uintptr(c))
+		}
+	}
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, forwardedSignals...)
+	defer signal.Stop(sigs)
+
+	if err := cmd.Start(); err != nil {
+		return 0, p.startError(err)
+	}
+	p.cmd = cmd
+	ctlR.Close()
+	reportW.Close()
+	statW.Close()
+	pid := cmd.Process.Pid
+	if p.opt.Logf != nil && s.Namespaces.User {
+		p.opt.Logf("id mapping: %s (uid %s, gid %s)%s", p.ids.Kind, mapText(p.ids.UIDs), mapText(p.ids.GIDs), whyText(p.ids.Why))
+	}
+
+	if err := p.writeInfo(pid); err != nil {
+		return p.abort(err)
+	}
+	if s.UsernsBlockFD != spec.NoFD {
+		// The caller sets the maps up itself (bubblewrap writes none then).
+		waitFD(s.UsernsBlockFD)
+	} else if s.Namespaces.User {
+		if err := userns.Write(pid, *p.ids); err != nil {
+			return p.abort(setupErr("write id maps: "+err.Error(), "setting up uid map: "+err.Error(), mapHint(err)))
+		}
+	}
+	b, err := (&wirePlan{p.plan}).encode()
+	if err != nil {
+		return p.abort(err)
+	}
+	if err := writeFrame(ctlW, b); err != nil {
+		return p.abort(fmt.Errorf("send spec to the sandbox: %w", err))
+	}
+	return p.supervise(pid, sigs)
+}
+
+// abort kills the child after a failure in the parent, so nothing is left.
+func (p *parent) abort(err error) (int, error) {
+	if p.cmd != nil && p.cmd.Process != nil {
+		p.cmd.Process.Kill()
+		p.cmd.Wait()
+	}
+	return 0, err
+}
+
+func (p *parent) cloneFlags() uintptr {
+	ns := p.s.Namespaces
+	flags := uintptr(syscall.CLONE_NEWNS)
+	if ns.User {
+		flags |= syscall.CLONE_NEWUSER
+	}
+	if ns.PID {
+		flags |= syscall.CLONE_NEWPID
+	}
+	if ns.Net {
+		flags |= syscall.CLONE_NEWNET
+	}
+	if ns.IPC {
+		flags |= syscall.CLONE_NEWIPC
+	}
+	if ns.UTS {
+		flags |= syscall.CLONE_NEWUTS
+	}
+	if ns.Cgroup || (ns.CgroupTry && fileExists("/proc/self/ns/cgroup")) {
+		flags |= unix.CLONE_NEWCGROUP
+	}
+	return flags
+}
+
+func (p *parent) startError(err error) error {
+	if p.s.Namespaces.User {
+		msg, hint := userns.ExplainCloneError(err)
+		bw := "Creating new namespace failed: " + errnoText(err)
+		if errors.Is(err, syscall.EPERM) {
+			bw = "No permissions to create a new namespace, likely because the kernel does not allow non-privileged user namespaces. On e.g. debian this can be enabled with 'sysctl kernel.unprivileged_userns_clone=1'."
+		}
+		return setupErr(msg, bw, hint)
+	}
+	return setupErr("create the sandbox's namespaces: "+err.Error(), "Creating new namespace failed: "+errnoText(err), "")
+}
+
+// supervise waits for the setup report, forwards signals and returns the
+// program's status.
+func (p *parent) supervise(pid int, sigs chan os.Signal) (int, error) {
+	type reportResult struct {
+		rep Report
+		ok  bool
+		err error
+	}
+	reportCh := make(chan reportResult, 1)
+	go func() {
+		rep, ok, err := ReadReport(p.reportR)
+		reportCh <- reportResult{rep, ok, err}
+	}()
+	exitCh := make(chan int, 1)
+	go func() {
+		if p.plan.UseInit {
+			// init writes the program's status when it exits (bubblewrap
+			// returns then, even when other processes remain).
+			var b [4]byte
+			if n, _ := p.stat.Read(b[:]); n == 4 {
+				exitCh <- int(b[0]) | int(b[1])<<8 | int(b[2])<<16 | int(b[3])<<24
+				return
+			}
+		}
+		p.cmd.Wait()
+		exitCh <- ExitCode(p.cmd.ProcessState.Sys().(syscall.WaitStatus))
+	}()
+	started := false
+	for {
+		select {
+		case r := <-reportCh:
+			reportCh = nil
+			if r.ok {
+				<-exitCh
+				return 0, &SetupError{Msg: r.rep.Msg, BwrapMsg: r.rep.BwrapMsg, Hint: r.rep.Hint, Exit: r.rep.Exit}
+			}
+			started = true
+		case code := <-exitCh:
+			if reportCh != nil {
+				// The child died before saying anything: read what it left.
+				r := <-reportCh
+				if r.ok {
+					return 0, &SetupError{Msg: r.rep.Msg, BwrapMsg: r.rep.BwrapMsg, Hint: r.rep.Hint, Exit: r.rep.Exit}
+				}
+				started = true
+			}
+			if started && p.s.JSONStatusFD != spec.NoFD {
+				writeFD(p.s.JSONStatusFD, StatusExitJSON(code))
+			}
+			return code, nil
+		case sig := <-sigs:
+			p.forward(pid, sig.(syscall.Signal))
+		}
+	}
+}
+
+// forward passes a signal the parent received to the program. Signals a
+// terminal sends to its foreground process group already reached the
+// program (it shares our group unless --new-session), so they are not sent
+// twice.
+func (p *parent) forward(pid int, sig syscall.Signal) {
+	if ttySignals[sig] && !p.s.NewSession && foregroundOfTTY() {
+		return
+	}
+	if p.plan.UseInit {
+		p.ctlW.Write([]byte{byte(sig)})
+		return
+	}
+	syscall.Kill(pid, sig)
+}
+
+func (p *parent) writeInfo(pid int) error {
+	s := p.s
+	if s.InfoFD == spec.NoFD && s.JSONStatusFD == spec.NoFD {
+		return nil
+	}
+	ns := p.namespaceInodes(pid)
+	var extra []string
+	if s.Personality == spec.Sandbox && s.Namespaces.User {
+		extra = append(extra, fmt.Sprintf("%q: %q", "id-mapping", p.ids.Kind))
+	}
+	if s.InfoFD != spec.NoFD {
+		if err := writeFD(s.InfoFD, InfoJSON(pid, ns, extra)); err != nil {
+			return setupErr("write to --info-fd: "+err.Error(), "Write to info_fd: "+errnoText(err), "")
+		}
+		syscall.Close(s.InfoFD)
+	}
+	if s.JSONStatusFD != spec.NoFD {
+		if err := writeFD(s.JSONStatusFD, StatusStartJSON(pid, ns, extra)); err != nil {
+			return setupErr("write to --json-status-fd: "+err.Error(), "Write to json_status_fd: "+errnoText(err), "")
+		}
+	}
+	return nil
+}
+
+func (p *parent) namespaceInodes(pid int) []NSInode {
+	ns := p.s.Namespaces
+	flags := p.cloneFlags()
+	want := []struct {
+		name string
+		on   bool
+	}{
+		{"cgroup", flags&unix.CLONE_NEWCGROUP != 0}, {"ipc", ns.IPC}, {"mnt", true},
+		{"net", ns.Net}, {"pid", ns.PID}, {"uts", ns.UTS},
+	}
+	var out []NSInode
+	for _, w := range want {
+		if !w.on {
+			continue
+		}
+		var st unix.Stat_t
+		if err := unix.Stat(fmt.Sprintf("/proc/%d/ns/%s", pid, w.name), &st); err == nil {
+			out = append(out, NSInode{Name: w.name, Inode: st.Ino})
+		}
+	}
+	return out
+}

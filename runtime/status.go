@@ -1,0 +1,73 @@
+// Package runtime runs a spec: the parent on the host, the pid-1 init inside
+// the new namespaces, and the exec stage that becomes the program. See
+// docs/process-model.md for the handshake.
+package runtime
+
+import (
+	"fmt"
+	"strings"
+	"syscall"
+)
+
+// Exit statuses of the sandbox personality (the bwrap personality uses 1 for
+// every failure of its own, as bubblewrap does).
+const (
+	// ExitSetup: the sandbox could not be set up (bad flag, missing path,
+	// host refuses namespaces...).
+	ExitSetup = 125
+	// ExitCannotExec: the command exists but could not be executed.
+	ExitCannotExec = 126
+	// ExitNotFound: the command was not found.
+	ExitNotFound = 127
+	// ExitBwrapFailure is bubblewrap's status for all of its own failures.
+	ExitBwrapFailure = 1
+)
+
+// NSInode is one namespace entry of the info and status JSON.
+type NSInode struct {
+	Name  string // "cgroup", "ipc", "mnt", "net", "pid", "uts"
+	Inode uint64
+}
+
+// InfoJSON renders --info-fd's document exactly as bubblewrap does.
+func InfoJSON(pid int, ns []NSInode, extra []string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "{\n    \"child-pid\": %d", pid)
+	for _, n := range ns {
+		fmt.Fprintf(&b, ",\n    \"%s-namespace\": %d", n.Name, n.Inode)
+	}
+	for _, e := range extra {
+		fmt.Fprintf(&b, ",\n    %s", e)
+	}
+	b.WriteString("\n}\n")
+	return b.String()
+}
+
+// StatusStartJSON renders the first --json-status-fd line.
+func StatusStartJSON(pid int, ns []NSInode, extra []string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "{ \"child-pid\": %d", pid)
+	for _, n := range ns {
+		fmt.Fprintf(&b, ", \"%s-namespace\": %d", n.Name, n.Inode)
+	}
+	for _, e := range extra {
+		fmt.Fprintf(&b, ", %s", e)
+	}
+	b.WriteString(" }\n")
+	return b.String()
+}
+
+// StatusExitJSON renders the last --json-status-fd line.
+func StatusExitJSON(code int) string { return fmt.Sprintf("{ \"exit-code\": %d }\n", code) }
+
+// ExitCode turns a wait status into the shell's convention: the exit status,
+// or 128+N when killed by signal N.
+func ExitCode(ws syscall.WaitStatus) int {
+	switch {
+	case ws.Exited():
+		return ws.ExitStatus()
+	case ws.Signaled():
+		return 128 + int(ws.Signal())
+	}
+	return 255
+}

@@ -1,0 +1,130 @@
+package spec
+
+import (
+	"path"
+	"strings"
+)
+
+// Host is what the sandbox personality's defaults depend on, gathered by the
+// caller so that ApplyDefaults stays pure.
+type Host struct {
+	// Cwd is the caller's working directory.
+	Cwd string
+	// MergedUsr maps top-level paths that are symlinks into /usr on the host
+	// to their link text, e.g. "/bin" -> "usr/bin".
+	MergedUsr map[string]string
+}
+
+// DefaultHostname is the hostname the sandbox personality gives a new UTS
+// namespace when none is asked for.
+const DefaultHostname = "sandbox"
+
+// ApplyDefaults adds the sandbox personality's defaults to s unless
+// --no-defaults was given, and returns one line per default added (for
+// --verbose). The bwrap personality gets nothing.
+//
+// Defaults: every namespace unshared (the network unless --share-net), a
+// hostname, die-with-parent, /proc, a minimal /dev, a fresh /tmp, the
+// merged-/usr symlinks when /usr is bound, and the working directory bound
+// read-only and used as the working directory.
+func ApplyDefaults(s *Spec, h Host) []string {
+	if s.Personality != Sandbox || s.NoDefaults {
+		return nil
+	}
+	var notes []string
+	ns := &s.Namespaces
+	ns.User, ns.PID, ns.IPC, ns.UTS = true, true, true, true
+	ns.CgroupTry = ns.CgroupTry || !ns.Cgroup
+	if !s.ShareNet {
+		ns.Net = true
+	}
+	if s.Hostname == "" {
+		s.Hostname = DefaultHostname
+	}
+	s.DieWithParent = true
+
+	for _, d := range []Op{
+		{Kind: OpProc, Dest: "/proc"},
+		{Kind: OpDev, Dest: "/dev"},
+		{Kind: OpTmpfs, Dest: "/tmp"},
+	} {
+		d.FD, d.Perms, d.Default = NoFD, -1, true
+		if insertDefault(s, d) {
+			notes = append(notes, "--"+string(d.Kind)+" "+d.Dest)
+		}
+	}
+	if usrBound(s) {
+		for _, top := range []string{"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"} {
+			target, ok := h.MergedUsr[top]
+			if !ok {
+				continue
+			}
+			d := Op{Kind: OpSymlink, Source: target, Dest: top, FD: NoFD, Perms: -1, Default: true}
+			if insertDefault(s, d) {
+				notes = append(notes, "--symlink "+target+" "+top)
+			}
+		}
+	}
+	if h.Cwd != "" && h.Cwd != "/" && !boundByUser(s, h.Cwd) {
+		s.Ops = append(s.Ops, Op{Kind: OpROBind, Source: h.Cwd, Dest: h.Cwd, FD: NoFD, Perms: -1, Default: true})
+		notes = append(notes, "--ro-bind "+h.Cwd+" "+h.Cwd)
+	}
+	if s.Chdir == "" && h.Cwd != "" {
+		s.Chdir = h.Cwd
+		notes = append(notes, "--chdir "+h.Cwd)
+	}
+	return notes
+}
+
+// insertDefault places a default op after the last op whose destination is a
+// strict ancestor of its own (so --ro-bind / / does not hide the default
+// /proc), and before anything mounted below it. A user op at the same
+// destination replaces the default. It reports whether the op was added.
+func insertDefault(s *Spec, d Op) bool {
+	at := 0
+	for i, op := range s.Ops {
+		dst := cleanDest(op.Dest)
+		if dst == d.Dest {
+			return false
+		}
+		if isStrictAncestor(dst, d.Dest) {
+			at = i + 1
+		}
+	}
+	s.Ops = append(s.Ops, Op{})
+	copy(s.Ops[at+1:], s.Ops[at:])
+	s.Ops[at] = d
+	return true
+}
+
+func usrBound(s *Spec) bool {
+	for _, op := range s.Ops {
+		if cleanDest(op.Dest) == "/usr" && path.Clean(op.Source) == "/usr" &&
+			(op.Kind == OpROBind || op.Kind == OpBind || op.Kind == OpDevBind) {
+			return true
+		}
+	}
+	return false
+}
+
+// boundByUser reports whether a bind the user asked for already makes p
+// visible in the sandbox.
+func boundByUser(s *Spec, p string) bool {
+	for _, op := range s.Ops {
+		switch op.Kind {
+		case OpBind, OpROBind, OpDevBind:
+			dst := cleanDest(op.Dest)
+			if !op.Default && (dst == p || isStrictAncestor(dst, p)) && cleanDest(op.Source) == dst {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func isStrictAncestor(a, b string) bool {
+	if a == "/" {
+		return b != "/"
+	}
+	return strings.HasPrefix(b, a+"/")
+}

@@ -1,0 +1,348 @@
+package spec
+
+import (
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+)
+
+// flagDef describes one option: how many values it takes and what it does.
+type flagDef struct {
+	n int
+	// oneOrTwo: in the sandbox personality the destination may be omitted.
+	oneOrTwo bool
+	// modifier: --perms/--size/--overlay-src, which apply to the next option.
+	modifier bool
+	// overlaySrc: may follow --overlay-src.
+	overlaySrc bool
+	// usesPerms / usesSize: accepts a preceding --perms / --size.
+	usesPerms bool
+	usesSize  bool
+	// only limits the flag to one personality ("" for both).
+	only Personality
+	// missing is bubblewrap's message when the values are missing, where it
+	// differs from the generic "takes an argument".
+	missing string
+	// unsupported explains why the flag cannot work yet.
+	unsupported string
+	apply       func(ps *parser, name string, v []string) error
+	help        string
+}
+
+var flagTable map[string]flagDef
+
+func init() {
+	flagTable = map[string]flagDef{
+		"--help":    {apply: func(ps *parser, _ string, _ []string) error { ps.action = ActionHelp; return nil }, help: "Print this help"},
+		"--version": {apply: func(ps *parser, _ string, _ []string) error { ps.action = ActionVersion; return nil }, help: "Print version"},
+		"--args":    {n: 1, help: "Parse NUL-separated args from FD"},
+		"--argv0":   {n: 1, missing: "--argv0 takes one argument", apply: argv0, help: "Set argv[0] to the value VALUE before running the program"},
+		"--level-prefix": {apply: func(ps *parser, _ string, _ []string) error { ps.s.LevelPrefix = true; return nil },
+			help: "Prepend e.g. <3> to diagnostic messages"},
+
+		"--unshare-all": {apply: ns(func(ps *parser) {
+			n := &ps.s.Namespaces
+			n.UserTry, n.IPC, n.PID, n.UTS, n.CgroupTry, n.Net = true, true, true, true, true, true
+			ps.s.ShareNet = false
+		}), help: "Unshare every namespace we support by default"},
+		"--share-net":              {apply: ns(func(ps *parser) { ps.s.Namespaces.Net = false; ps.s.ShareNet = true }), help: "Retain the network namespace (can only combine with --unshare-all)"},
+		"--unshare-user":           {apply: ns(func(ps *parser) { ps.s.Namespaces.User = true }), help: "Create new user namespace (may be automatically implied if not setuid)"},
+		"--unshare-user-try":       {apply: ns(func(ps *parser) { ps.s.Namespaces.UserTry = true }), help: "Create new user namespace if possible else continue by skipping it"},
+		"--unshare-ipc":            {apply: ns(func(ps *parser) { ps.s.Namespaces.IPC = true }), help: "Create new ipc namespace"},
+		"--unshare-pid":            {apply: ns(func(ps *parser) { ps.s.Namespaces.PID = true }), help: "Create new pid namespace"},
+		"--unshare-net":            {apply: ns(func(ps *parser) { ps.s.Namespaces.Net = true; ps.s.ShareNet = false }), help: "Create new network namespace"},
+		"--unshare-uts":            {apply: ns(func(ps *parser) { ps.s.Namespaces.UTS = true }), help: "Create new uts namespace"},
+		"--unshare-cgroup":         {apply: ns(func(ps *parser) { ps.s.Namespaces.Cgroup = true }), help: "Create new cgroup namespace"},
+		"--unshare-cgroup-try":     {apply: ns(func(ps *parser) { ps.s.Namespaces.CgroupTry = true }), help: "Create new cgroup namespace if possible else continue by skipping it"},
+		"--userns":                 {n: 1, unsupported: "joining an existing user namespace from an fd is not supported yet: a multithreaded Go process cannot setns(2) into a user namespace", help: "Use this user namespace (not supported yet)"},
+		"--userns2":                {n: 1, unsupported: "joining an existing user namespace from an fd is not supported yet: a multithreaded Go process cannot setns(2) into a user namespace", help: "After setup switch to this user namespace (not supported yet)"},
+		"--pidns":                  {n: 1, unsupported: "joining an existing pid namespace from an fd is not supported yet", help: "Use this pid namespace (not supported yet)"},
+		"--disable-userns":         {unsupported: "--disable-userns is not supported yet", help: "Disable further use of user namespaces inside sandbox (not supported yet)"},
+		"--assert-userns-disabled": {unsupported: "--assert-userns-disabled is not supported yet", help: "Fail unless further use of user namespace inside sandbox is disabled (not supported yet)"},
+
+		"--uid":      {n: 1, apply: setID("--uid", func(s *Spec) *int { return &s.UID }), help: "Custom uid in the sandbox (requires --unshare-user or --userns)"},
+		"--gid":      {n: 1, apply: setID("--gid", func(s *Spec) *int { return &s.GID }), help: "Custom gid in the sandbox (requires --unshare-user or --userns)"},
+		"--hostname": {n: 1, apply: setString(func(s *Spec) *string { return &s.Hostname }), help: "Custom hostname in the sandbox (requires --unshare-uts)"},
+		"--chdir":    {n: 1, missing: "--chdir takes one argument", apply: setString(func(s *Spec) *string { return &s.Chdir }), help: "Change directory to DIR"},
+		"--clearenv": {apply: func(ps *parser, _ string, _ []string) error {
+			ps.s.Env = append(ps.s.Env, EnvOp{Kind: EnvClear})
+			return nil
+		}, help: "Unset all environment variables"},
+		"--setenv": {n: 2, apply: func(ps *parser, name string, v []string) error {
+			ps.s.Env = append(ps.s.Env, EnvOp{Kind: EnvSet, Name: v[0], Value: v[1]})
+			return nil
+		}, help: "Set an environment variable"},
+		"--unsetenv": {n: 1, apply: func(ps *parser, name string, v []string) error {
+			ps.s.Env = append(ps.s.Env, EnvOp{Kind: EnvUnset, Name: v[0]})
+			return nil
+		}, help: "Unset an environment variable"},
+		"--lock-file": {n: 1, apply: func(ps *parser, _ string, v []string) error {
+			ps.addOp(Op{Kind: OpLockFile, Dest: v[0], FD: NoFD, Perms: -1})
+			return nil
+		}, help: "Take a lock on DEST while sandbox is running"},
+		"--sync-fd": {n: 1, apply: setFD("--sync-fd", func(s *Spec) *int { return &s.SyncFD }), help: "Keep this fd open while sandbox is running"},
+
+		"--bind":           {n: 2, oneOrTwo: true, apply: bindOp(OpBind, false), help: "Bind mount the host path SRC on DEST"},
+		"--bind-try":       {n: 2, oneOrTwo: true, apply: bindOp(OpBind, true), help: "Equal to --bind but ignores non-existent SRC"},
+		"--dev-bind":       {n: 2, oneOrTwo: true, apply: bindOp(OpDevBind, false), help: "Bind mount the host path SRC on DEST, allowing device access"},
+		"--dev-bind-try":   {n: 2, oneOrTwo: true, apply: bindOp(OpDevBind, true), help: "Equal to --dev-bind but ignores non-existent SRC"},
+		"--ro-bind":        {n: 2, oneOrTwo: true, apply: bindOp(OpROBind, false), help: "Bind mount the host path SRC readonly on DEST"},
+		"--ro-bind-try":    {n: 2, oneOrTwo: true, apply: bindOp(OpROBind, true), help: "Equal to --ro-bind but ignores non-existent SRC"},
+		"--bind-fd":        {n: 2, apply: fdOp(OpBindFD, false), help: "Bind open directory or path fd on DEST"},
+		"--ro-bind-fd":     {n: 2, missing: "--bind-fd takes two arguments", apply: fdOp(OpROBindFD, false), help: "Bind open directory or path fd read-only on DEST"},
+		"--remount-ro":     {n: 1, missing: "--remount-ro takes one argument", apply: destOp(OpRemountRO, false), help: "Remount DEST as readonly; does not recursively remount"},
+		"--overlay-src":    {n: 1, modifier: true, overlaySrc: true, apply: overlaySrc, help: "Read files from SRC in the following overlay"},
+		"--overlay":        {n: 3, overlaySrc: true, apply: overlayOp(OpOverlay), help: "Mount overlayfs on DEST, with RWSRC as the host path for writes and WORKDIR an empty directory on the same filesystem as RWSRC"},
+		"--tmp-overlay":    {n: 1, overlaySrc: true, apply: overlayOp(OpTmpOverlay), help: "Mount overlayfs on DEST, with writes going to an invisible tmpfs"},
+		"--ro-overlay":     {n: 1, overlaySrc: true, apply: overlayOp(OpROOverlay), help: "Mount overlayfs read-only on DEST"},
+		"--exec-label":     {n: 1, apply: ignoreLabel, help: "Exec label for the sandbox (SELinux; accepted and ignored)"},
+		"--file-label":     {n: 1, apply: ignoreLabel, help: "File label for temporary sandbox content (SELinux; accepted and ignored)"},
+		"--proc":           {n: 1, apply: destOp(OpProc, false), help: "Mount new procfs on DEST"},
+		"--dev":            {n: 1, apply: destOp(OpDev, false), help: "Mount new dev on DEST"},
+		"--tmpfs":          {n: 1, usesPerms: true, usesSize: true, apply: destOp(OpTmpfs, true), help: "Mount new tmpfs on DEST"},
+		"--mqueue":         {n: 1, apply: destOp(OpMqueue, false), help: "Mount new mqueue on DEST"},
+		"--dir":            {n: 1, usesPerms: true, apply: destOp(OpDir, true), help: "Create dir at DEST"},
+		"--file":           {n: 2, usesPerms: true, apply: fdOp(OpFile, true), help: "Copy from FD to destination DEST"},
+		"--bind-data":      {n: 2, usesPerms: true, apply: fdOp(OpBindData, true), help: "Copy from FD to file which is bind-mounted on DEST"},
+		"--ro-bind-data":   {n: 2, usesPerms: true, apply: fdOp(OpROBindData, true), help: "Copy from FD to file which is readonly bind-mounted on DEST"},
+		"--symlink":        {n: 2, apply: symlinkOp, help: "Create symlink at DEST with target SRC"},
+		"--chmod":          {n: 2, apply: chmodOp, help: "Change permissions of PATH (must already exist)"},
+		"--perms":          {n: 1, modifier: true, apply: permsMod, help: "Set permissions of next argument (--bind-data, --file, etc.)"},
+		"--size":           {n: 1, modifier: true, apply: sizeMod, help: "Set size of next argument (only for --tmpfs)"},
+		"--seccomp":        {n: 1, unsupported: "--seccomp is not supported yet", help: "Load and use seccomp rules from FD (not supported yet)"},
+		"--add-seccomp-fd": {n: 1, unsupported: "--add-seccomp-fd is not supported yet", help: "Load and use seccomp rules from FD (not supported yet)"},
+		"--block-fd":       {n: 1, apply: setFD("--block-fd", func(s *Spec) *int { return &s.BlockFD }), help: "Block on FD until some data to read is available"},
+		"--userns-block-fd": {n: 1, apply: setFD("--userns-block-fd", func(s *Spec) *int { return &s.UsernsBlockFD }),
+			help: "Block on FD until the user namespace is ready"},
+		"--info-fd":         {n: 1, apply: setFD("--info-fd", func(s *Spec) *int { return &s.InfoFD }), help: "Write information about the running container to FD"},
+		"--json-status-fd":  {n: 1, apply: setFD("--json-status-fd", func(s *Spec) *int { return &s.JSONStatusFD }), help: "Write container status to FD as multiple JSON documents"},
+		"--new-session":     {apply: setBool(func(s *Spec) *bool { return &s.NewSession }), help: "Create a new terminal session"},
+		"--die-with-parent": {apply: setBool(func(s *Spec) *bool { return &s.DieWithParent }), help: "Kills with SIGKILL child process (COMMAND) when bwrap or bwrap's parent dies."},
+		"--as-pid-1":        {apply: setBool(func(s *Spec) *bool { return &s.AsPID1 }), help: "Do not install a reaper process with PID=1"},
+		"--cap-add":         {n: 1, apply: capOp(true), help: "Add cap CAP when running as privileged user"},
+		"--cap-drop":        {n: 1, apply: capOp(false), help: "Drop cap CAP when running as privileged user"},
+
+		// The sandbox personality's own options.
+		"--verbose":     {only: Sandbox, apply: setBool(func(s *Spec) *bool { return &s.Verbose }), help: "Say what the sandbox does (id mapping, defaults added) on stderr"},
+		"--no-defaults": {only: Sandbox, apply: setBool(func(s *Spec) *bool { return &s.NoDefaults }), help: "Add nothing the command line does not ask for (bwrap's behaviour)"},
+		"--id-map": {only: Sandbox, n: 1, apply: func(ps *parser, name string, v []string) error {
+			switch m := IDMapMode(v[0]); m {
+			case IDMapAuto, IDMapSingle, IDMapRange:
+				ps.s.IDMap = m
+				return nil
+			}
+			return &UsageError{Flag: name, Msg: fmt.Sprintf("%s: unknown mode %q", name, v[0]), Hint: "use auto (ranges when configured), single (one id, as bwrap) or range (require subordinate ranges)"}
+		}, help: "auto|single|range: how ids are mapped (default auto)"},
+	}
+	for name, f := range flagTable {
+		if f.unsupported != "" {
+			msg := f.unsupported
+			f.apply = func(ps *parser, _ string, _ []string) error {
+				return &UsageError{Flag: name, Msg: msg, Hint: "see sandbox --help"}
+			}
+			flagTable[name] = f
+		}
+	}
+}
+
+func ns(set func(ps *parser)) func(*parser, string, []string) error {
+	return func(ps *parser, _ string, _ []string) error { set(ps); return nil }
+}
+
+func setBool(field func(*Spec) *bool) func(*parser, string, []string) error {
+	return func(ps *parser, _ string, _ []string) error { *field(ps.s) = true; return nil }
+}
+
+func setString(field func(*Spec) *string) func(*parser, string, []string) error {
+	return func(ps *parser, _ string, v []string) error { *field(ps.s) = v[0]; return nil }
+}
+
+func setFD(flag string, field func(*Spec) *int) func(*parser, string, []string) error {
+	return func(ps *parser, _ string, v []string) error {
+		fd, err := ps.parseFD(flag, v[0])
+		if err != nil {
+			return err
+		}
+		*field(ps.s) = fd
+		return nil
+	}
+}
+
+func setID(flag string, field func(*Spec) *int) func(*parser, string, []string) error {
+	return func(ps *parser, _ string, v []string) error {
+		id, err := strconv.ParseUint(v[0], 10, 32)
+		if err != nil || id == 0xffffffff {
+			if ps.p == Bwrap {
+				return usagef(flag, "Invalid %s: %s", strings.TrimPrefix(flag, "--"), v[0])
+			}
+			return &UsageError{Flag: flag, Msg: fmt.Sprintf("%s: invalid id %q", flag, v[0]), Hint: "give a number, e.g. " + flag + " 0"}
+		}
+		*field(ps.s) = int(id)
+		return nil
+	}
+}
+
+// dest returns the destination: v[1], or v[0] when the sandbox personality's
+// single-argument form was used.
+func dest(v []string) (src, dst string) {
+	if len(v) == 1 {
+		return v[0], v[0]
+	}
+	return v[0], v[1]
+}
+
+func bindOp(kind OpKind, try bool) func(*parser, string, []string) error {
+	return func(ps *parser, _ string, v []string) error {
+		src, dst := dest(v)
+		ps.addOp(Op{Kind: kind, Source: src, Dest: dst, Try: try, FD: NoFD, Perms: -1})
+		return nil
+	}
+}
+
+func destOp(kind OpKind, usesPerms bool) func(*parser, string, []string) error {
+	return func(ps *parser, _ string, v []string) error {
+		op := Op{Kind: kind, Dest: v[0], FD: NoFD, Perms: -1}
+		if usesPerms {
+			op.Perms = ps.takePerms(-1)
+		}
+		if kind == OpTmpfs {
+			op.Size = ps.takeSize()
+		}
+		ps.addOp(op)
+		return nil
+	}
+}
+
+func fdOp(kind OpKind, usesPerms bool) func(*parser, string, []string) error {
+	return func(ps *parser, name string, v []string) error {
+		fd, err := ps.parseFD(name, v[0])
+		if err != nil {
+			return err
+		}
+		op := Op{Kind: kind, Dest: v[1], FD: fd, Perms: -1}
+		if usesPerms {
+			op.Perms = ps.takePerms(-1)
+		}
+		ps.addOp(op)
+		return nil
+	}
+}
+
+func symlinkOp(ps *parser, _ string, v []string) error {
+	ps.addOp(Op{Kind: OpSymlink, Source: v[0], Dest: v[1], FD: NoFD, Perms: -1})
+	return nil
+}
+
+func chmodOp(ps *parser, name string, v []string) error {
+	mode, err := parseMode(v[0])
+	if err != nil {
+		if ps.p == Bwrap {
+			return usagef(name, "--chmod takes an octal argument <= 07777")
+		}
+		return &UsageError{Flag: name, Msg: fmt.Sprintf("--chmod: invalid mode %q", v[0]), Hint: "give an octal mode such as 0755"}
+	}
+	ps.addOp(Op{Kind: OpChmod, Dest: v[1], FD: NoFD, Perms: mode})
+	return nil
+}
+
+func permsMod(ps *parser, name string, v []string) error {
+	if ps.permsSet {
+		return usagef(name, "--perms given twice for the same action")
+	}
+	mode, err := parseMode(v[0])
+	if err != nil {
+		if ps.p == Bwrap {
+			return usagef(name, "--perms takes an octal argument <= 07777")
+		}
+		return &UsageError{Flag: name, Msg: fmt.Sprintf("--perms: invalid mode %q", v[0]), Hint: "give an octal mode such as 0700"}
+	}
+	ps.perms, ps.permsSet = mode, true
+	return nil
+}
+
+func sizeMod(ps *parser, name string, v []string) error {
+	if ps.sizeSet {
+		return usagef(name, "--size given twice for the same action")
+	}
+	n, err := ParseSize(v[0], ps.p == Bwrap)
+	if err != nil {
+		if ps.p == Bwrap {
+			if err == errSizeTooLarge {
+				return usagef(name, "--size (for tmpfs) is limited to %d", int64(1<<63-1))
+			}
+			return usagef(name, "--size takes a non-zero number of bytes")
+		}
+		return &UsageError{Flag: name, Msg: fmt.Sprintf("--size: %v", err), Hint: "give bytes or a size with a unit, e.g. 64M or 1G"}
+	}
+	ps.size, ps.sizeSet = n, true
+	return nil
+}
+
+func overlaySrc(ps *parser, _ string, v []string) error {
+	ps.overlaySrcs = append(ps.overlaySrcs, v[0])
+	return nil
+}
+
+func overlayOp(kind OpKind) func(*parser, string, []string) error {
+	return func(ps *parser, name string, v []string) error {
+		if len(ps.overlaySrcs) == 0 {
+			return usagef(name, "%s requires at least one --overlay-src", name)
+		}
+		if kind == OpROOverlay && len(ps.overlaySrcs) < 2 {
+			return usagef(name, "--ro-overlay requires at least two --overlay-src")
+		}
+		// overlayfs lists the top layer first; --overlay-src lists the bottom first.
+		lower := make([]string, len(ps.overlaySrcs))
+		for i, s := range ps.overlaySrcs {
+			lower[len(lower)-1-i] = s
+		}
+		ps.overlaySrcs = nil
+		op := Op{Kind: kind, Lower: lower, FD: NoFD, Perms: -1}
+		switch kind {
+		case OpOverlay:
+			op.Source, op.Work, op.Dest = v[0], v[1], v[2]
+		default:
+			op.Dest = v[0]
+		}
+		ps.addOp(op)
+		return nil
+	}
+}
+
+func argv0(ps *parser, name string, v []string) error {
+	if ps.seen["--argv0-set"] {
+		return usagef(name, "--argv0 used multiple times")
+	}
+	ps.seen["--argv0-set"] = true
+	ps.s.Argv0 = v[0]
+	return nil
+}
+
+func ignoreLabel(ps *parser, name string, _ []string) error { return nil }
+
+func capOp(add bool) func(*parser, string, []string) error {
+	return func(ps *parser, name string, v []string) error {
+		c, ok := CanonicalCap(v[0], ps.p == Bwrap)
+		if !ok {
+			if ps.p == Bwrap {
+				return usagef(name, "unknown cap: %s", v[0])
+			}
+			return &UsageError{Flag: name, Msg: fmt.Sprintf("%s: unknown capability %q", name, v[0]), Hint: "use a name such as CAP_NET_ADMIN (see capabilities(7)) or ALL"}
+		}
+		ps.s.Caps = append(ps.s.Caps, CapOp{Add: add, Name: c})
+		return nil
+	}
+}
+
+// parseMode parses an octal permission mode up to 07777.
+func parseMode(s string) (int, error) {
+	m, err := strconv.ParseUint(s, 8, 32)
+	if err != nil || m > 07777 {
+		return 0, fmt.Errorf("invalid mode %q", s)
+	}
+	return int(m), nil
+}
+
+// cleanDest normalises a sandbox path for comparisons.
+func cleanDest(p string) string { return path.Clean("/" + p) }

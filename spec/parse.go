@@ -1,0 +1,297 @@
+package spec
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// UsageError is a bad command line. Flag names the option at fault, if any.
+type UsageError struct {
+	Flag string
+	Msg  string
+	// Hint is an optional line telling the fix (sandbox personality only).
+	Hint string
+}
+
+func (e *UsageError) Error() string { return e.Msg }
+
+func usagef(flag, format string, a ...any) *UsageError {
+	return &UsageError{Flag: flag, Msg: fmt.Sprintf(format, a...)}
+}
+
+// Action is what the command line asks for besides running a sandbox.
+type Action int
+
+// The actions.
+const (
+	ActionRun Action = iota
+	ActionHelp
+	ActionVersion
+)
+
+// ArgsReader reads the NUL-separated arguments of --args FD.
+type ArgsReader func(fd int) ([]string, error)
+
+// Options carries what parsing needs from outside: the reader for --args and
+// the caller's real ids (bubblewrap's rules depend on them).
+type Options struct {
+	ReadArgs ArgsReader
+	RealUID  int
+	RealGID  int
+}
+
+type parser struct {
+	p      Personality
+	s      *Spec
+	opt    Options
+	action Action
+
+	// pending modifiers, consumed by the next op
+	perms       int
+	permsSet    bool
+	size        int64
+	sizeSet     bool
+	overlaySrcs []string
+
+	shareNet bool
+	seen     map[string]bool
+}
+
+// lastWins are the options of which only the last one counts; bubblewrap
+// warns when they are repeated.
+var lastWins = map[string]bool{
+	"--chdir": true, "--exec-label": true, "--file-label": true, "--sync-fd": true, "--block-fd": true,
+	"--userns-block-fd": true, "--info-fd": true, "--json-status-fd": true, "--seccomp": true,
+	"--userns": true, "--userns2": true, "--pidns": true, "--uid": true, "--gid": true, "--hostname": true,
+}
+
+// Parse turns argv (without the program name) into a Spec.
+func Parse(p Personality, args []string, opt Options) (*Spec, Action, error) {
+	ps := &parser{p: p, s: New(p), opt: opt, perms: -1, seen: map[string]bool{}}
+	rest, err := ps.parse(args, false)
+	if err != nil {
+		return nil, ActionRun, err
+	}
+	if ps.action != ActionRun {
+		return ps.s, ps.action, nil
+	}
+	if err := ps.finish(); err != nil {
+		return nil, ActionRun, err
+	}
+	if err := validateEarly(ps.s, ps.seen); err != nil {
+		return nil, ActionRun, err
+	}
+	autoUserNS(ps.s, opt.RealUID)
+	ps.s.Command = rest
+	if len(rest) == 0 {
+		if p == Bwrap {
+			return nil, ActionRun, &UsageError{Msg: "", Hint: "usage"}
+		}
+		return nil, ActionRun, &UsageError{Msg: "no command given", Hint: "put the command after the options, e.g. sandbox --ro-bind /usr -- python3 script.py"}
+	}
+	if err := Validate(ps.s, opt.RealUID, opt.RealGID); err != nil {
+		return nil, ActionRun, err
+	}
+	return ps.s, ActionRun, nil
+}
+
+// parse consumes options and returns the command (the arguments left after
+// the first non-option or "--"). Inside an --args file (inFile) parsing stops
+// at the first non-option too, and the rest of the file is ignored, as
+// bubblewrap does.
+func (ps *parser) parse(args []string, inFile bool) ([]string, error) {
+	for len(args) > 0 {
+		arg := args[0]
+		if arg == "--" {
+			return args[1:], nil
+		}
+		if !strings.HasPrefix(arg, "-") {
+			return args, nil
+		}
+		name, inline, hasInline := strings.Cut(arg, "=")
+		if hasInline && ps.p == Bwrap {
+			name, hasInline = arg, false
+		}
+		f, ok := flagTable[name]
+		if !ok || (f.only != "" && f.only != ps.p) {
+			if ps.p == Bwrap {
+				return nil, usagef(arg, "Unknown option %s", arg)
+			}
+			return nil, &UsageError{Flag: arg, Msg: fmt.Sprintf("unknown option %s", arg), Hint: "run sandbox --help for the list of options"}
+		}
+		if name == "--args" && inFile {
+			return nil, usagef(name, "--args not supported in arguments file")
+		}
+		var vals []string
+		n := ps.arity(f, args[1:])
+		if hasInline {
+			if n != 1 {
+				return nil, usagef(name, "%s takes %d arguments, not name=value", name, n)
+			}
+			vals = []string{inline}
+			args = args[1:]
+		} else {
+			if len(args)-1 < n {
+				if name == "--overlay-src" {
+					break // bubblewrap reports the pending --overlay-src instead
+				}
+				return nil, ps.missingArgs(name, f, n)
+			}
+			vals = args[1 : 1+n]
+			args = args[1+n:]
+		}
+		if lastWins[name] && ps.seen[name] {
+			ps.s.Warnings = append(ps.s.Warnings, fmt.Sprintf("Only the last %s option will take effect", name))
+		}
+		ps.seen[name] = true
+		if name == "--args" {
+			if err := ps.argsFromFD(vals[0]); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err := f.apply(ps, name, vals); err != nil {
+			return nil, err
+		}
+		if ps.action != ActionRun {
+			return nil, nil
+		}
+		if err := ps.checkModifiers(name, f); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+// arity is the number of values the flag takes at this point. In the sandbox
+// personality a bind takes one value when the next word is not an absolute
+// path (--ro-bind /usr -- cmd binds /usr at /usr).
+func (ps *parser) arity(f flagDef, rest []string) int {
+	if f.oneOrTwo && ps.p == Sandbox {
+		if len(rest) < 2 || !strings.HasPrefix(rest[1], "/") {
+			return 1
+		}
+	}
+	return f.n
+}
+
+func (ps *parser) missingArgs(name string, f flagDef, n int) error {
+	if ps.p == Bwrap {
+		if f.missing != "" {
+			return usagef(name, "%s", f.missing)
+		}
+		switch n {
+		case 1:
+			return usagef(name, "%s takes an argument", name)
+		case 2:
+			return usagef(name, "%s takes two arguments", name)
+		default:
+			return usagef(name, "%s takes three arguments", name)
+		}
+	}
+	return &UsageError{Flag: name, Msg: fmt.Sprintf("%s: missing argument (takes %d)", name, n), Hint: "run sandbox --help for the option's arguments"}
+}
+
+// argsFromFD parses the NUL-separated options read from fd in place.
+func (ps *parser) argsFromFD(v string) error {
+	fd, err := ps.parseFD("--args", v)
+	if err != nil {
+		return err
+	}
+	if ps.opt.ReadArgs == nil {
+		return usagef("--args", "--args is not supported here")
+	}
+	more, err := ps.opt.ReadArgs(fd)
+	if err != nil {
+		return usagef("--args", "Can't read --args data: %v", err)
+	}
+	_, err = ps.parse(more, true)
+	return err
+}
+
+// checkModifiers enforces that --perms and --size apply only to the very next
+// option, and only to options that use them.
+func (ps *parser) checkModifiers(name string, f flagDef) error {
+	if f.modifier {
+		return nil
+	}
+	if ps.permsSet {
+		return ps.errPerms(name)
+	}
+	if ps.sizeSet {
+		return ps.errSize(name)
+	}
+	if len(ps.overlaySrcs) > 0 && !f.overlaySrc {
+		return usagef(name, "--overlay-src must be followed by another --overlay-src or one of --overlay, --tmp-overlay, or --ro-overlay")
+	}
+	return nil
+}
+
+func (ps *parser) errPerms(name string) error {
+	if ps.p == Bwrap {
+		return usagef("--perms", "--perms must be followed by an option that creates a file")
+	}
+	return &UsageError{Flag: "--perms", Msg: fmt.Sprintf("--perms must be followed by an option that creates a file or directory, not %s", name), Hint: "use --perms right before --dir, --tmpfs, --file, --bind-data, --ro-bind-data or --chmod-like ops"}
+}
+
+func (ps *parser) errSize(name string) error {
+	if ps.p == Bwrap {
+		return usagef("--size", "--size must be followed by --tmpfs")
+	}
+	return &UsageError{Flag: "--size", Msg: fmt.Sprintf("--size must be followed by --tmpfs, not %s", name)}
+}
+
+// takePerms returns the pending --perms value (or def) and clears it.
+func (ps *parser) takePerms(def int) int {
+	p := def
+	if ps.permsSet {
+		p = ps.perms
+	}
+	ps.perms, ps.permsSet = -1, false
+	return p
+}
+
+func (ps *parser) takeSize() int64 {
+	s := ps.size
+	ps.size, ps.sizeSet = 0, false
+	return s
+}
+
+func (ps *parser) parseFD(flag, v string) (int, error) {
+	fd, err := strconv.Atoi(v)
+	if err != nil || fd < 0 {
+		if ps.p == Bwrap {
+			return 0, usagef(flag, "Invalid fd: %s", v)
+		}
+		return 0, usagef(flag, "%s: invalid file descriptor %q: want a number >= 0", flag, v)
+	}
+	return fd, nil
+}
+
+func (ps *parser) addOp(op Op) { ps.s.Ops = append(ps.s.Ops, op) }
+
+// finish checks the modifiers still pending when the command starts.
+// bubblewrap silently drops a pending --perms or --size there; the sandbox
+// personality refuses it.
+func (ps *parser) finish() error {
+	if ps.p == Sandbox && ps.permsSet {
+		return ps.errPerms("the command")
+	}
+	if ps.p == Sandbox && ps.sizeSet {
+		return ps.errSize("the command")
+	}
+	if len(ps.overlaySrcs) > 0 {
+		return usagef("--overlay-src", "--overlay-src must be followed by another --overlay-src or one of --overlay, --tmp-overlay, or --ro-overlay")
+	}
+	return nil
+}
+
+// autoUserNS turns the user namespace on where bubblewrap implies it: for
+// an unprivileged caller, and for --unshare-user-try. The sandbox
+// personality always has one.
+func autoUserNS(s *Spec, realUID int) {
+	if realUID != 0 || s.Namespaces.UserTry || s.Personality == Sandbox {
+		s.Namespaces.User = true
+	}
+}

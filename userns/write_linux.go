@@ -1,0 +1,96 @@
+package userns
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+)
+
+// Write applies the plan to the user namespace of pid, which must have been
+// created by this process's user and must not have maps yet.
+//
+// Precondition: the process pid is dumpable (it has not dropped privileges),
+// so that /proc/PID files belong to the caller.
+func Write(pid int, p Plan) error {
+	if p.Kind == KindRange {
+		if err := runHelper("newuidmap", pid, p.UIDs); err != nil {
+			return err
+		}
+		return runHelper("newgidmap", pid, p.GIDs)
+	}
+	dir := "/proc/" + strconv.Itoa(pid)
+	if err := os.WriteFile(dir+"/uid_map", []byte(Format(p.UIDs)), 0); err != nil {
+		return fmt.Errorf("write uid_map: %w", err)
+	}
+	// An unprivileged process may map its gid only after denying setgroups
+	// (user_namespaces(7), since Linux 3.19). Root keeps setgroups.
+	if os.Geteuid() != 0 {
+		if err := os.WriteFile(dir+"/setgroups", []byte("deny"), 0); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("write setgroups: %w", err)
+		}
+	}
+	if err := os.WriteFile(dir+"/gid_map", []byte(Format(p.GIDs)), 0); err != nil {
+		return fmt.Errorf("write gid_map: %w", err)
+	}
+	return nil
+}
+
+func runHelper(name string, pid int, maps []Mapping) error {
+	path, err := exec.LookPath(name)
+	if err != nil {
+		path = "/usr/bin/" + name
+	}
+	cmd := exec.Command(path, append([]string{strconv.Itoa(pid)}, Args(maps)...)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"}
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(out.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return fmt.Errorf("%s: %s", name, msg)
+	}
+	return nil
+}
+
+// HaveHelpers reports whether newuidmap and newgidmap are installed.
+func HaveHelpers() bool {
+	for _, n := range []string{"newuidmap", "newgidmap"} {
+		if _, err := exec.LookPath(n); err != nil {
+			if _, err := os.Stat("/usr/bin/" + n); err != nil {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// LookupRanges returns the subordinate ranges of the user from file (such as
+// /etc/subuid), or from getsubids(1) when the file has none for them and the
+// tool is installed (subordinate ids served by NSS, e.g. from LDAP).
+func LookupRanges(file, user string, id uint32, gids bool) []Range {
+	if f, err := os.Open(file); err == nil {
+		rs, _ := ParseSubIDs(f, user, id)
+		f.Close()
+		if len(rs) > 0 {
+			return rs
+		}
+	}
+	tool, err := exec.LookPath("getsubids")
+	if err != nil || user == "" {
+		return nil
+	}
+	args := []string{user}
+	if gids {
+		args = []string{"-g", user}
+	}
+	out, err := exec.Command(tool, args...).Output()
+	if err != nil {
+		return nil
+	}
+	return ParseGetsubids(string(out))
+}
