@@ -11,7 +11,7 @@ package fs
 import (
 	"errors"
 	"fmt"
-	"io/fs"
+	"syscall"
 
 	"sandbox/spec"
 )
@@ -108,7 +108,7 @@ func applyOne(i int, op spec.Op, b Builder) error {
 			if op.Try {
 				return nil
 			}
-			return &OpError{Op: op, Path: op.Source, What: "source", Err: fs.ErrNotExist}
+			return &OpError{Op: op, Path: op.Source, What: "source", Err: syscall.ENOENT}
 		}
 		return b.Bind(i, op)
 	case spec.OpBindFD, spec.OpROBindFD:

@@ -79,8 +79,8 @@ func chooseIDs(s *spec.Spec, uid, gid int) (*userns.Plan, error) {
 	w := userns.Want{
 		InsideUID: in(s.UID, uid), InsideGID: in(s.GID, gid),
 		OutsideUID: uint32(uid), OutsideGID: uint32(gid),
-		User:   name,
-		Single: s.Personality == spec.Bwrap || s.IDMap == spec.IDMapSingle,
+		User:    name,
+		Single:  s.Personality == spec.Bwrap || s.IDMap == spec.IDMapSingle,
 		Require: s.IDMap == spec.IDMapRange,
 	}
 	if !w.Single {

@@ -32,12 +32,7 @@ func ApplyDefaults(s *Spec, h Host) []string {
 		return nil
 	}
 	var notes []string
-	ns := &s.Namespaces
-	ns.User, ns.PID, ns.IPC, ns.UTS = true, true, true, true
-	ns.CgroupTry = ns.CgroupTry || !ns.Cgroup
-	if !s.ShareNet {
-		ns.Net = true
-	}
+	defaultNamespaces(s)
 	if s.Hostname == "" {
 		s.Hostname = DefaultHostname
 	}

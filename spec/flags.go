@@ -58,8 +58,8 @@ func init() {
 		"--userns":                 {n: 1, unsupported: "joining an existing user namespace from an fd is not supported yet: a multithreaded Go process cannot setns(2) into a user namespace", help: "Use this user namespace (not supported yet)"},
 		"--userns2":                {n: 1, unsupported: "joining an existing user namespace from an fd is not supported yet: a multithreaded Go process cannot setns(2) into a user namespace", help: "After setup switch to this user namespace (not supported yet)"},
 		"--pidns":                  {n: 1, unsupported: "joining an existing pid namespace from an fd is not supported yet", help: "Use this pid namespace (not supported yet)"},
-		"--disable-userns":         {unsupported: "--disable-userns is not supported yet", help: "Disable further use of user namespaces inside sandbox (not supported yet)"},
-		"--assert-userns-disabled": {unsupported: "--assert-userns-disabled is not supported yet", help: "Fail unless further use of user namespace inside sandbox is disabled (not supported yet)"},
+		"--disable-userns":         {unsupported: "not supported yet", help: "Disable further use of user namespaces inside sandbox (not supported yet)"},
+		"--assert-userns-disabled": {unsupported: "not supported yet", help: "Fail unless further use of user namespace inside sandbox is disabled (not supported yet)"},
 
 		"--uid":      {n: 1, apply: setID("--uid", func(s *Spec) *int { return &s.UID }), help: "Custom uid in the sandbox (requires --unshare-user or --userns)"},
 		"--gid":      {n: 1, apply: setID("--gid", func(s *Spec) *int { return &s.GID }), help: "Custom gid in the sandbox (requires --unshare-user or --userns)"},
@@ -110,8 +110,8 @@ func init() {
 		"--chmod":          {n: 2, apply: chmodOp, help: "Change permissions of PATH (must already exist)"},
 		"--perms":          {n: 1, modifier: true, apply: permsMod, help: "Set permissions of next argument (--bind-data, --file, etc.)"},
 		"--size":           {n: 1, modifier: true, apply: sizeMod, help: "Set size of next argument (only for --tmpfs)"},
-		"--seccomp":        {n: 1, unsupported: "--seccomp is not supported yet", help: "Load and use seccomp rules from FD (not supported yet)"},
-		"--add-seccomp-fd": {n: 1, unsupported: "--add-seccomp-fd is not supported yet", help: "Load and use seccomp rules from FD (not supported yet)"},
+		"--seccomp":        {n: 1, unsupported: "not supported yet", help: "Load and use seccomp rules from FD (not supported yet)"},
+		"--add-seccomp-fd": {n: 1, unsupported: "not supported yet", help: "Load and use seccomp rules from FD (not supported yet)"},
 		"--block-fd":       {n: 1, apply: setFD("--block-fd", func(s *Spec) *int { return &s.BlockFD }), help: "Block on FD until some data to read is available"},
 		"--userns-block-fd": {n: 1, apply: setFD("--userns-block-fd", func(s *Spec) *int { return &s.UsernsBlockFD }),
 			help: "Block on FD until the user namespace is ready"},
@@ -139,7 +139,7 @@ func init() {
 		if f.unsupported != "" {
 			msg := f.unsupported
 			f.apply = func(ps *parser, _ string, _ []string) error {
-				return &UsageError{Flag: name, Msg: msg, Hint: "see sandbox --help"}
+				return &UsageError{Flag: name, Msg: name + ": " + msg, Hint: "see sandbox --help"}
 			}
 			flagTable[name] = f
 		}

@@ -83,6 +83,7 @@ func Parse(p Personality, args []string, opt Options) (*Spec, Action, error) {
 		return nil, ActionRun, err
 	}
 	autoUserNS(ps.s, opt.RealUID)
+	defaultNamespaces(ps.s)
 	ps.s.Command = rest
 	if len(rest) == 0 {
 		if p == Bwrap {
@@ -285,6 +286,23 @@ func (ps *parser) finish() error {
 		return usagef("--overlay-src", "--overlay-src must be followed by another --overlay-src or one of --overlay, --tmp-overlay, or --ro-overlay")
 	}
 	return nil
+}
+
+// defaultNamespaces unshares every namespace in the sandbox personality
+// unless --no-defaults was given; --share-net keeps the host's network.
+func defaultNamespaces(s *Spec) {
+	if s.Personality != Sandbox || s.NoDefaults {
+		return
+	}
+	ns := &s.Namespaces
+	ns.User, ns.PID, ns.IPC, ns.UTS = true, true, true, true
+	ns.CgroupTry = ns.CgroupTry || !ns.Cgroup
+	if !s.ShareNet {
+		ns.Net = true
+	}
+	if s.Hostname == "" && !s.Namespaces.UTS {
+		s.Hostname = DefaultHostname
+	}
 }
 
 // autoUserNS turns the user namespace on where bubblewrap implies it: for

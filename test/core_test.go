@@ -1,0 +1,461 @@
+package test
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestExampleScript is the README's first command.
+func TestExampleScript(t *testing.T) {
+	dir := workDir(t)
+	os.WriteFile(filepath.Join(dir, "script.py"), []byte("import os\nprint('hello from', os.getcwd())\n"), 0o644)
+	r := runWith(t, runOpts{dir: dir}, sandboxBin, "--ro-bind", "/usr", "--", "python3", "script.py")
+	mustCode(t, r, 0)
+	if want := "hello from " + dir + "\n"; r.stdout != want {
+		t.Fatalf("stdout %q, want %q\n%s", r.stdout, want, r)
+	}
+}
+
+// subRanges reports whether the current user has subordinate uid ranges.
+func subRanges(t *testing.T) bool {
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile("/etc/subuid")
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, u.Username+":") || strings.HasPrefix(line, u.Uid+":") {
+			return true
+		}
+	}
+	return false
+}
+
+func TestIdentityAndMaps(t *testing.T) {
+	requireUser(t)
+	r := sb(t, "--ro-bind", "/usr", "--", "sh", "-c", "id -u; id -g; cat /proc/self/uid_map")
+	mustCode(t, r, 0)
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if lines[0] != strconv.Itoa(os.Getuid()) || lines[1] != strconv.Itoa(os.Getgid()) {
+		t.Fatalf("ids inside %q, want %d %d", lines[:2], os.Getuid(), os.Getgid())
+	}
+	maps := lines[2:]
+	if subRanges(t) {
+		if len(maps) < 2 {
+			t.Fatalf("user has subordinate ranges but uid_map is %q", maps)
+		}
+	} else if len(maps) != 1 {
+		t.Fatalf("no subordinate ranges but uid_map is %q", maps)
+	}
+
+	r = sb(t, "--uid", "0", "--gid", "0", "--ro-bind", "/usr", "--", "sh", "-c", "id -u; id -g")
+	mustCode(t, r, 0)
+	if r.stdout != "0\n0\n" {
+		t.Fatalf("--uid 0 --gid 0: got %q", r.stdout)
+	}
+
+	r = sb(t, "--verbose", "--ro-bind", "/usr", "--", "true")
+	mustCode(t, r, 0)
+	if !strings.Contains(r.stderr, "id mapping: ") {
+		t.Fatalf("--verbose does not say which id mapping was used:\n%s", r)
+	}
+}
+
+// TestChownNeedsRanges: with subordinate ranges, root inside (given
+// CAP_CHOWN) can give files to other ids, as package installs need; with
+// one id it cannot.
+func TestChownNeedsRanges(t *testing.T) {
+	requireUser(t)
+	requireHost(t, subRanges(t), "the user has no subordinate ranges in /etc/subuid")
+	script := "touch /tmp/f && chown 1234:1234 /tmp/f && stat -c '%u:%g' /tmp/f"
+	r := sb(t, "--uid", "0", "--gid", "0", "--cap-add", "CAP_CHOWN", "--ro-bind", "/usr", "--", "sh", "-c", script)
+	mustCode(t, r, 0)
+	if r.stdout != "1234:1234\n" {
+		t.Fatalf("chown with ranges: %s", r)
+	}
+	r = sb(t, "--id-map", "single", "--uid", "0", "--gid", "0", "--cap-add", "CAP_CHOWN", "--ro-bind", "/usr", "--", "sh", "-c", script)
+	if r.code == 0 {
+		t.Fatalf("chown to an unmapped id worked with one id mapped:\n%s", r)
+	}
+}
+
+func TestOnlySandboxProcessesVisible(t *testing.T) {
+	r := sb(t, "--ro-bind", "/usr", "--", "sh", "-c", "ls /proc | grep -E '^[0-9]+$' | wc -l; cat /proc/1/cmdline | tr '\\0' ' '")
+	mustCode(t, r, 0)
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	n, _ := strconv.Atoi(strings.TrimSpace(lines[0]))
+	// pid 1 (init), sh, ls, grep, wc and cat at most.
+	if n < 2 || n > 6 {
+		t.Fatalf("%d processes visible, want only the sandbox's:\n%s", n, r)
+	}
+	if !strings.Contains(lines[1], "sandbox") {
+		t.Fatalf("pid 1 is %q, want the sandbox's init", lines[1])
+	}
+}
+
+func TestHostname(t *testing.T) {
+	r := sb(t, "--ro-bind", "/usr", "--", "cat", "/proc/sys/kernel/hostname")
+	mustCode(t, r, 0)
+	if r.stdout != "sandbox\n" {
+		t.Fatalf("default hostname %q", r.stdout)
+	}
+	r = sb(t, "--hostname", "box1", "--ro-bind", "/usr", "--", "cat", "/proc/sys/kernel/hostname")
+	mustCode(t, r, 0)
+	if r.stdout != "box1\n" {
+		t.Fatalf("--hostname box1 gave %q", r.stdout)
+	}
+}
+
+func TestOnlyLoopback(t *testing.T) {
+	r := sb(t, "--ro-bind", "/usr", "--", "sh", "-c", "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '")
+	mustCode(t, r, 0)
+	if strings.TrimSpace(r.stdout) != "lo" {
+		t.Fatalf("interfaces %q, want only lo", r.stdout)
+	}
+	// lo is up: a TCP listener on 127.0.0.1 is reachable inside.
+	py := "import socket\ns=socket.socket(); s.bind(('127.0.0.1',0)); s.listen()\nc=socket.create_connection(s.getsockname()); print('ok')"
+	r = sb(t, "--ro-bind", "/usr", "--", "python3", "-c", py)
+	mustCode(t, r, 0)
+	r = sb(t, "--share-net", "--ro-bind", "/usr", "--", "sh", "-c", "tail -n +3 /proc/net/dev | wc -l")
+	mustCode(t, r, 0)
+	host, _ := os.ReadFile("/proc/net/dev")
+	if want := strconv.Itoa(len(strings.Split(strings.TrimSpace(string(host)), "\n")) - 2); strings.TrimSpace(r.stdout) != want {
+		t.Fatalf("--share-net: %s interfaces, host has %s", r.stdout, want)
+	}
+}
+
+func TestReadOnlyBinds(t *testing.T) {
+	r := sb(t, "--ro-bind", "/usr", "--", "sh", "-c", "touch /usr/probe 2>&1; grep ' /usr ' /proc/self/mountinfo")
+	if !strings.Contains(r.stdout, "Read-only file system") {
+		t.Fatalf("write to a read-only bind: %s", r)
+	}
+	if !regexp.MustCompile(`\sro,nosuid,nodev[\s,]`).MatchString(r.stdout) {
+		t.Fatalf("/usr is not ro,nosuid,nodev:\n%s", r.stdout)
+	}
+	// Submounts too: the host's /dev/shm (a tmpfs under /) under --ro-bind / /.
+	requireHost(t, isMountPoint("/dev/shm"), "/dev/shm is not a mount point on this host")
+	r = bw(t, "--ro-bind", "/", "/", "--", "sh", "-c", "touch /dev/shm/sandbox-probe")
+	if r.code == 0 || !strings.Contains(r.stderr, "Read-only file system") {
+		t.Fatalf("write to a submount of a read-only bind: %s", r)
+	}
+}
+
+func isMountPoint(p string) bool {
+	b, _ := os.ReadFile("/proc/self/mountinfo")
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) > 4 && f[4] == p {
+			return true
+		}
+	}
+	return false
+}
+
+func TestExitStatuses(t *testing.T) {
+	cases := []struct {
+		name string
+		bin  string
+		args []string
+		code int
+		err  string
+	}{
+		{"program status", sandboxBin, []string{"sh", "-c", "exit 7"}, 7, ""},
+		{"killed by signal", sandboxBin, []string{"sh", "-c", "kill -TERM $$"}, 128 + 15, ""},
+		{"not found", sandboxBin, []string{"no-such-command-xyz"}, 127, "no-such-command-xyz"},
+		{"not executable", sandboxBin, []string{"/usr/share"}, 126, "/usr/share"},
+		{"setup failure", sandboxBin, []string{"--ro-bind", "/no/such/path", "/x", "true"}, 125, "/no/such/path"},
+		{"bad flag", sandboxBin, []string{"--no-such-flag", "true"}, 125, "--no-such-flag"},
+		{"bwrap: program status", bwrapBin, []string{"sh", "-c", "exit 7"}, 7, ""},
+		{"bwrap: killed by signal", bwrapBin, []string{"sh", "-c", "kill -KILL $$"}, 128 + 9, ""},
+		{"bwrap: not found", bwrapBin, []string{"no-such-command-xyz"}, 1, "bwrap: execvp no-such-command-xyz: No such file or directory\n"},
+		{"bwrap: setup failure", bwrapBin, []string{"--ro-bind", "/no/such/path", "/x", "true"}, 1, "bwrap: Can't find source path /no/such/path: No such file or directory\n"},
+		{"bwrap: bad flag", bwrapBin, []string{"--no-such-flag", "true"}, 1, "bwrap: Unknown option --no-such-flag\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			args := concat(usrArgs(), c.args)
+			if strings.HasPrefix(c.name, "bwrap") {
+				args = concat([]string{"--unshare-pid", "--proc", "/proc"}, args)
+			}
+			r := runWith(t, runOpts{}, c.bin, args...)
+			mustCode(t, r, c.code)
+			if strings.HasPrefix(c.err, "bwrap: ") {
+				if r.stderr != c.err {
+					t.Fatalf("stderr %q, want %q", r.stderr, c.err)
+				}
+			} else if c.err != "" && !strings.Contains(r.stderr, c.err) {
+				t.Fatalf("message does not name %q: %s", c.err, r)
+			}
+			if c.err != "" && strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+				t.Fatalf("want one line of error, got:\n%s", r.stderr)
+			}
+		})
+	}
+}
+
+// startSandbox starts the binary and waits until the program prints "ready".
+func startSandbox(t *testing.T, bin string, args ...string) (*exec.Cmd, *bufio.Reader) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	rd := bufio.NewReader(out)
+	line := make(chan string, 1)
+	go func() { l, _ := rd.ReadString('\n'); line <- l }()
+	select {
+	case l := <-line:
+		if l != "ready\n" {
+			t.Fatalf("program said %q before ready", l)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("program not ready after 20s")
+	}
+	return cmd, rd
+}
+
+func waitExit(t *testing.T, cmd *exec.Cmd) int {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("sandbox did not exit within 20s")
+	}
+	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+func TestSignalForwarding(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		bin  string
+		pre  []string
+		sig  syscall.Signal
+	}{
+		{"SIGTERM", sandboxBin, nil, syscall.SIGTERM},
+		{"SIGINT", sandboxBin, nil, syscall.SIGINT},
+		{"SIGHUP new session", sandboxBin, []string{"--new-session"}, syscall.SIGHUP},
+		{"SIGUSR1 as-pid-1", sandboxBin, []string{"--as-pid-1"}, syscall.SIGUSR1},
+		{"bwrap SIGTERM", bwrapBin, []string{"--unshare-pid", "--proc", "/proc"}, syscall.SIGTERM},
+		{"bwrap SIGTERM no pid ns", bwrapBin, nil, syscall.SIGTERM},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			script := fmt.Sprintf(`trap 'echo got %[1]s; exit 42' %[1]s; echo ready; while :; do sleep 0.05; done`, strings.ToUpper(unixSigName(c.sig)))
+			cmd, rd := startSandbox(t, c.bin, concat(c.pre, usrArgs(), []string{"--", "sh", "-c", script})...)
+			cmd.Process.Signal(c.sig)
+			restCh := make(chan string, 1)
+			go func() { rest, _ := rd.ReadString(0); restCh <- rest }()
+			var rest string
+			select {
+			case rest = <-restCh:
+			case <-time.After(20 * time.Second):
+				t.Fatal("no EOF from the sandbox 20s after the signal")
+			}
+			code := waitExit(t, cmd)
+			if code != 42 || !strings.Contains(rest, "got") {
+				t.Fatalf("after %v: exit %d, output %q; want the program's trap to run (42)", c.sig, code, rest)
+			}
+		})
+	}
+}
+
+func unixSigName(s syscall.Signal) string {
+	switch s {
+	case syscall.SIGTERM:
+		return "term"
+	case syscall.SIGINT:
+		return "int"
+	case syscall.SIGHUP:
+		return "hup"
+	case syscall.SIGUSR1:
+		return "usr1"
+	}
+	return ""
+}
+
+// TestDieWithParent: after kill -9 of the sandbox's parent process nothing
+// of the sandbox keeps running.
+func TestDieWithParent(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		bin  string
+		pre  []string
+	}{
+		{"sandbox default", sandboxBin, nil},
+		{"bwrap --die-with-parent", bwrapBin, []string{"--die-with-parent", "--unshare-pid"}},
+		{"bwrap --die-with-parent no pid ns", bwrapBin, []string{"--die-with-parent"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := workDir(t)
+			pidFile := filepath.Join(dir, "pid")
+			script := "echo $$ > /w/pid.tmp && mv /w/pid.tmp /w/pid; echo ready; exec sleep 1000"
+			_ = pidFile
+			cmd, _ := startSandbox(t, c.bin, concat(c.pre, usrArgs(), []string{"--bind", dir, "/w", "--", "sh", "-c", script})...)
+			// The sandbox's own pid for "sleep" is not ours; find it by its
+			// parent chain: every process whose ancestor is cmd.
+			kids := descendants(cmd.Process.Pid)
+			if len(kids) == 0 {
+				t.Fatal("no processes under the sandbox")
+			}
+			cmd.Process.Kill()
+			cmd.Wait()
+			deadline := time.Now().Add(10 * time.Second)
+			for time.Now().Before(deadline) {
+				alive := 0
+				for _, p := range kids {
+					if processAlive(p) {
+						alive++
+					}
+				}
+				if alive == 0 {
+					return
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			t.Fatalf("processes %v still alive 10s after kill -9 of the sandbox", kids)
+		})
+	}
+}
+
+// descendants lists the pids below root (from /proc, as seen on the host).
+func descendants(root int) []int {
+	parent := map[int]int{}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+		pp, _ := strconv.Atoi(f[1])
+		parent[pid] = pp
+	}
+	var out []int
+	for pid := range parent {
+		for p := parent[pid]; p > 1; p = parent[p] {
+			if p == root {
+				out = append(out, pid)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func processAlive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	return !strings.HasPrefix(s[strings.LastIndexByte(s, ')')+2:], "Z")
+}
+
+// TestNothingLeftAfterFailure: a failed setup leaves no process behind.
+func TestNothingLeftAfterFailure(t *testing.T) {
+	before := ownProcesses()
+	for _, args := range [][]string{
+		{"--ro-bind", "/no/such/path", "/x", "true"},
+		{"--ro-bind", "/usr", "--chdir", "/no/such/dir", "--", "true"},
+		{"--ro-bind", "/usr", "--", "no-such-command-xyz"},
+		{"--ro-bind", "/usr", "--chmod", "0755", "/no/such/file", "--", "true"},
+	} {
+		r := sb(t, args...)
+		if r.code < 125 {
+			t.Fatalf("%q: want a sandbox failure status, got %s", args, r)
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	for pid, cmdline := range ownProcesses() {
+		if _, ok := before[pid]; !ok && strings.Contains(cmdline, "stage") {
+			t.Errorf("left behind: pid %d %s", pid, cmdline)
+		}
+	}
+}
+
+func ownProcesses() map[int]string {
+	out := map[int]string{}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || !processAlive(pid) {
+			continue
+		}
+		b, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		out[pid] = strings.ReplaceAll(string(b), "\x00", " ")
+	}
+	return out
+}
+
+func TestErrorsNameFlagAndFix(t *testing.T) {
+	cases := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--ro-bind", "/no/such/path", "/x", "true"}, []string{"/no/such/path", "--ro-bind-try"}},
+		{[]string{"--bind"}, []string{"--bind"}},
+		{[]string{"--ro-bind", "/usr"}, []string{"no command"}},
+		{[]string{"--perms", "0755", "--ro-bind", "/usr", "--", "true"}, []string{"--perms"}},
+		{[]string{"--hostname", "x", "--no-defaults", "--ro-bind", "/usr", "--", "true"}, []string{"--hostname", "--unshare-uts"}},
+		{[]string{"--chdir", "/nope", "--ro-bind", "/usr", "--", "true"}, []string{"--chdir", "/nope"}},
+		{[]string{"--userns", "3", "true"}, []string{"--userns", "not supported"}},
+		{[]string{"--id-map", "bogus", "true"}, []string{"--id-map", "single"}},
+	}
+	for _, c := range cases {
+		r := sb(t, c.args...)
+		if r.code != 125 {
+			t.Errorf("%q: want exit 125, got %s", c.args, r)
+			continue
+		}
+		if strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 || !strings.HasPrefix(r.stderr, "sandbox: ") {
+			t.Errorf("%q: want one 'sandbox: ' line, got %q", c.args, r.stderr)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(r.stderr, w) {
+				t.Errorf("%q: message %q does not mention %q", c.args, r.stderr, w)
+			}
+		}
+	}
+}
+
+func TestEnvironmentAndCwd(t *testing.T) {
+	r := runWith(t, runOpts{env: []string{"PATH=/usr/bin:/bin", "KEEP=1", "DROP=1", "HOME=/home/x"}}, sandboxBin,
+		"--setenv", "NEW", "v a l", "--unsetenv", "DROP", "--ro-bind", "/usr", "--chdir", "/tmp", "--", "sh", "-c", "echo $KEEP,$DROP,$NEW,$PWD; pwd")
+	mustCode(t, r, 0)
+	if r.stdout != "1,,v a l,/tmp\n/tmp\n" {
+		t.Fatalf("got %q", r.stdout)
+	}
+	r = runWith(t, runOpts{env: []string{"PATH=/usr/bin:/bin", "KEEP=1"}}, sandboxBin,
+		"--clearenv", "--setenv", "PATH", "/usr/bin", "--ro-bind", "/usr", "--", "env")
+	mustCode(t, r, 0)
+	got := strings.Fields(r.stdout)
+	if len(got) != 2 || got[0] != "PATH=/usr/bin" || !strings.HasPrefix(got[1], "PWD=") {
+		t.Fatalf("--clearenv: env is %q", got)
+	}
+}
