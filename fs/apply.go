@@ -47,7 +47,10 @@ type OpError struct {
 }
 
 func (e *OpError) Error() string {
-	return fmt.Sprintf("--%s %s: %s: %v", e.Op.Kind, e.Path, e.What, e.Err)
+	if e.What == "source" {
+		return fmt.Sprintf("--%s %s: %v", e.Op.Kind, e.Path, e.Err)
+	}
+	return fmt.Sprintf("--%s %s: can't %s: %v", e.Op.Kind, e.Path, e.What, e.Err)
 }
 
 func (e *OpError) Unwrap() error { return e.Err }

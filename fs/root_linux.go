@@ -67,7 +67,11 @@ func Open(ops []spec.Op) (*Root, error) {
 		for _, p := range paths {
 			f, err := os.OpenFile(p, unix.O_PATH|unix.O_CLOEXEC, 0)
 			if err != nil {
-				if (op.Kind == spec.OpBind || op.Kind == spec.OpROBind || op.Kind == spec.OpDevBind) && errors.Is(err, os.ErrNotExist) {
+				isBind := op.Kind == spec.OpBind || op.Kind == spec.OpROBind || op.Kind == spec.OpDevBind
+				// A missing source is reported by Apply unless the op is a
+				// -try form; a default op is skipped on any error (the
+				// sandbox personality's cwd may be unreadable, say).
+				if isBind && (errors.Is(err, os.ErrNotExist) || op.Default) {
 					r.sources[i] = nil
 					break
 				}

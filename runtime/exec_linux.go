@@ -65,7 +65,17 @@ func execProgram(plan *Plan, report *os.File) int {
 	}
 	env := append(removeEnv(plan.Env, "PWD"), "PWD="+cwd)
 	last := secure.LastCap()
-	if err := secure.DropCaps(secure.CapSet(plan.Keep), last); err != nil {
+	keep := secure.CapSet(plan.Keep)
+	if _, perm, err := secure.Current(); err == nil {
+		// ALL means what this process can have; a capability asked for by
+		// name that the host withholds is an error.
+		if missing := secure.Named(s.Caps, last) &^ perm; missing != 0 {
+			return fail(report, &SetupError{Msg: fmt.Sprintf("--cap-add: capabilities %#x are not available to the sandbox (the host withholds them)", uint64(missing)),
+				BwrapMsg: "capset failed: Operation not permitted", Exit: ExitSetup})
+		}
+		keep &= perm
+	}
+	if err := secure.DropCaps(keep, last); err != nil {
 		return fail(report, &SetupError{Msg: "drop capabilities: " + err.Error(), BwrapMsg: err.Error(), Exit: ExitSetup})
 	}
 	if s.BlockFD != spec.NoFD {

@@ -110,7 +110,7 @@ func capsToKeep(s *spec.Spec, uid int) secure.CapSet {
 		inside = uid
 	}
 	if s.Personality == spec.Bwrap && uid == 0 && inside == 0 {
-		start = secure.AllCaps(last)
+		start, _, _ = secure.Current()
 	}
 	return secure.ResolveCaps(start, s.Caps, last)
 }

@@ -219,10 +219,13 @@ func fail(report *os.File, err error) int {
 func opHint(oe *fs.OpError) string {
 	switch oe.What {
 	case "source":
-		if oe.Op.Try {
-			return ""
+		switch {
+		case errors.Is(oe.Err, syscall.ENOENT):
+			return fmt.Sprintf("create it, or use --%s-try to skip a missing source", oe.Op.Kind)
+		case errors.Is(oe.Err, syscall.EACCES):
+			return "you cannot read it; the sandbox only grants what you can already access"
 		}
-		return fmt.Sprintf("create it, or use --%s-try to skip a missing source", oe.Op.Kind)
+		return ""
 	case "chmod":
 		return "--chmod changes an existing path; create it first (--dir, --file)"
 	}

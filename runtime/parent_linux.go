@@ -266,6 +266,9 @@ func (p *parent) startError(err error) error {
 	if p.s.Namespaces.User {
 		msg, hint := userns.ExplainCloneError(err)
 		bw := "Creating new namespace failed: " + errnoText(err)
+		if errors.Is(err, syscall.ENOSPC) {
+			bw = "Creating new namespace failed: nesting depth or /proc/sys/user/max_*_namespaces exceeded (ENOSPC)"
+		}
 		if errors.Is(err, syscall.EPERM) {
 			bw = "No permissions to create a new namespace, likely because the kernel does not allow non-privileged user namespaces. On e.g. debian this can be enabled with 'sysctl kernel.unprivileged_userns_clone=1'."
 		}

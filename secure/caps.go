@@ -40,3 +40,14 @@ func ResolveCaps(start CapSet, ops []spec.CapOp, last int) CapSet {
 	}
 	return set & AllCaps(last)
 }
+
+// Named returns the capabilities added by name (not through ALL).
+func Named(ops []spec.CapOp, last int) CapSet {
+	var set CapSet
+	for _, op := range ops {
+		if n := spec.CapNumber(op.Name); op.Add && n >= 0 && n <= last {
+			set |= 1 << uint(n)
+		}
+	}
+	return set
+}

@@ -20,6 +20,18 @@ func LastCap() int {
 	return last
 }
 
+// Current returns the calling thread's effective and permitted sets.
+func Current() (eff, perm CapSet, err error) {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return 0, 0, fmt.Errorf("capget: %w", err)
+	}
+	eff = CapSet(data[0].Effective) | CapSet(data[1].Effective)<<32
+	perm = CapSet(data[0].Permitted) | CapSet(data[1].Permitted)<<32
+	return eff, perm, nil
+}
+
 // DropCaps reduces the bounding, permitted, effective, inheritable and
 // ambient sets of the calling thread to keep, sets no_new_privs, then reads
 // every set back and fails unless it is exactly what was asked.

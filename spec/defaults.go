@@ -61,7 +61,7 @@ func ApplyDefaults(s *Spec, h Host) []string {
 		}
 	}
 	if h.Cwd != "" && h.Cwd != "/" && !boundByUser(s, h.Cwd) {
-		s.Ops = append(s.Ops, Op{Kind: OpROBind, Source: h.Cwd, Dest: h.Cwd, FD: NoFD, Perms: -1, Default: true})
+		s.Ops = append(s.Ops, Op{Kind: OpROBind, Source: h.Cwd, Dest: h.Cwd, FD: NoFD, Perms: -1, Default: true, Try: true})
 		notes = append(notes, "--ro-bind "+h.Cwd+" "+h.Cwd)
 	}
 	if s.Chdir == "" && h.Cwd != "" {

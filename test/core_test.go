@@ -459,3 +459,26 @@ func TestEnvironmentAndCwd(t *testing.T) {
 		t.Fatalf("--clearenv: env is %q", got)
 	}
 }
+
+// TestUserNamespacesDisabled: with user.max_user_namespaces=0 the user gets
+// one line naming the setting and the fix, and nothing runs. The limit is
+// set inside a user namespace of our own (its owner may lower it), so the
+// host is not touched.
+func TestUserNamespacesDisabled(t *testing.T) {
+	requireHost(t, haveCmd("unshare"), "unshare(1) is missing (util-linux)")
+	for _, c := range []struct {
+		bin  string
+		code int
+		want string
+	}{
+		{sandboxBin, 125, "user.max_user_namespaces=0"},
+		{bwrapBin, 1, "bwrap: "},
+	} {
+		script := `echo 0 > /proc/sys/user/max_user_namespaces && exec "$0" --unshare-user --ro-bind /usr /usr true`
+		r := runWith(t, runOpts{}, "unshare", "--user", "--map-root-user", "sh", "-c", script, c.bin)
+		mustCode(t, r, c.code)
+		if !strings.Contains(r.stderr, c.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+			t.Fatalf("want one line mentioning %q:\n%s", c.want, r)
+		}
+	}
+}
