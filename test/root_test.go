@@ -20,7 +20,12 @@ func requireRoot(t *testing.T) {
 // asUser runs the binary as another user.
 func asUser(t *testing.T, user string, args ...string) result {
 	t.Helper()
-	requireHost(t, haveCmd("runuser"), "runuser is missing")
+	runuser := "/usr/sbin/runuser"
+	if p, err := exec.LookPath("runuser"); err == nil {
+		runuser = p
+	}
+	_, err := os.Stat(runuser)
+	requireHost(t, err == nil, "runuser is missing (util-linux)")
 	if _, err := exec.Command("id", "-u", user).Output(); err != nil {
 		requireHost(t, false, "user "+user+" does not exist (scripts/test creates it)")
 	}
@@ -30,7 +35,7 @@ func asUser(t *testing.T, user string, args ...string) result {
 	}
 	os.Chmod(dir, 0o755)
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	return runWith(t, runOpts{dir: dir, env: []string{"PATH=/usr/bin:/bin"}}, "runuser", append([]string{"-u", user, "--"}, args...)...)
+	return runWith(t, runOpts{dir: dir, env: []string{"PATH=/usr/bin:/bin"}}, runuser, append([]string{"-u", user, "--"}, args...)...)
 }
 
 func nosubUser() string {
