@@ -482,3 +482,39 @@ func TestUserNamespacesDisabled(t *testing.T) {
 		}
 	}
 }
+
+// TestTerminalCtrlCOnce: Ctrl-C on a terminal reaches the program exactly
+// once (the terminal signals the whole foreground group, so the sandbox must
+// not forward its own copy too).
+func TestTerminalCtrlCOnce(t *testing.T) {
+	requireHost(t, haveCmd("script"), "script(1) is missing (bsdutils)")
+	dir := workDir(t)
+	prog := `trap 'n=$((n+1)); echo "INT $n"' INT; echo ready; i=0; while [ $i -lt 40 ]; do sleep 0.05; i=$((i+1)); done; echo "done n=$n"`
+	os.WriteFile(filepath.Join(dir, "prog.sh"), []byte(prog+"\n"), 0o644)
+	for _, bin := range []string{sandboxBin, bwrapBin} {
+		line := fmt.Sprintf("%s %s --ro-bind %s %s -- sh %s/prog.sh", bin, strings.Join(usrArgs(), " "), dir, dir, dir)
+		cmd := exec.Command("script", "-qec", line, "/dev/null")
+		cmd.Dir = dir
+		stdin, _ := cmd.StdinPipe()
+		out, _ := cmd.StdoutPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		rd := bufio.NewReader(out)
+		var got strings.Builder
+		for {
+			l, err := rd.ReadString('\n')
+			got.WriteString(l)
+			if strings.Contains(l, "ready") {
+				stdin.Write([]byte{3}) // ^C typed on the terminal
+			}
+			if err != nil {
+				break
+			}
+		}
+		cmd.Wait()
+		if !strings.Contains(got.String(), "done n=1") {
+			t.Fatalf("%s: want exactly one SIGINT, got:\n%s", bin, got.String())
+		}
+	}
+}
