@@ -10,6 +10,13 @@ import (
 // ExplainCloneError turns a failure to create a user namespace into a message
 // and the fix for the host's setting that caused it.
 func ExplainCloneError(err error) (msg, hint string) {
+	exe, _ := os.Executable()
+	return explainCloneError(err, read, exe)
+}
+
+// explainCloneError is ExplainCloneError with the host's settings read
+// through read, so each case is tested.
+func explainCloneError(err error, read func(string) string, exe string) (msg, hint string) {
 	if read("/proc/sys/user/max_user_namespaces") == "0" {
 		return "creating a user namespace is disabled on this host (user.max_user_namespaces=0)",
 			"as root: sysctl -w user.max_user_namespaces=15000 (persist it in /etc/sysctl.d/)"
@@ -20,7 +27,6 @@ func ExplainCloneError(err error) (msg, hint string) {
 	}
 	if read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == "1" &&
 		(errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM)) {
-		exe, _ := os.Executable()
 		if exe == "" {
 			exe = "/usr/local/bin/sandbox"
 		}

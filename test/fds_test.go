@@ -1,0 +1,146 @@
+package test
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestUsernsBlockFD: the caller learns the pid from --info-fd, writes the id
+// maps itself, then releases the sandbox through --userns-block-fd.
+func TestUsernsBlockFD(t *testing.T) {
+	requireUser(t)
+	infoR, infoW, _ := os.Pipe()
+	blockR, blockW, _ := os.Pipe()
+	defer infoR.Close()
+	defer blockW.Close()
+	args := concat([]string{"--unshare-user", "--unshare-pid", "--proc", "/proc", "--info-fd", "3", "--userns-block-fd", "4"}, usrArgs(),
+		[]string{"cat", "/proc/self/uid_map", "/proc/self/gid_map"})
+	cmd := exec.Command(bwrapBin, args...)
+	cmd.ExtraFiles = []*os.File{infoW, blockR}
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	infoW.Close()
+	blockR.Close()
+	var info struct {
+		Pid int `json:"child-pid"`
+	}
+	b, err := io.ReadAll(infoR)
+	if err != nil || json.Unmarshal(b, &info) != nil || info.Pid == 0 {
+		cmd.Process.Kill()
+		t.Fatalf("info: %q %v", b, err)
+	}
+	proc := fmt.Sprintf("/proc/%d/", info.Pid)
+	for _, w := range []struct{ file, data string }{
+		{"uid_map", fmt.Sprintf("0 %d 1\n", os.Getuid())},
+		{"setgroups", "deny"},
+		{"gid_map", fmt.Sprintf("0 %d 1\n", os.Getgid())},
+	} {
+		if err := os.WriteFile(proc+w.file, []byte(w.data), 0); err != nil {
+			cmd.Process.Kill()
+			t.Fatalf("write %s: %v", w.file, err)
+		}
+	}
+	blockW.Write([]byte{1})
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out.String())
+		}
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("sandbox did not finish")
+	}
+	f := strings.Fields(out.String())
+	if len(f) != 6 || f[0] != "0" || f[1] != fmt.Sprint(os.Getuid()) || f[3] != "0" {
+		t.Fatalf("maps inside: %q", out.String())
+	}
+}
+
+// TestBlockFDHoldsTheProgram: nothing runs until a byte arrives on --block-fd.
+func TestBlockFDHoldsTheProgram(t *testing.T) {
+	blockR, blockW, _ := os.Pipe()
+	defer blockW.Close()
+	cmd := exec.Command(sandboxBin, "--block-fd", "3", "--ro-bind", "/usr", "--", "echo", "ran")
+	cmd.ExtraFiles = []*os.File{blockR}
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	blockR.Close()
+	lines := make(chan string, 1)
+	go func() { l, _ := bufio.NewReader(out).ReadString('\n'); lines <- l }()
+	select {
+	case l := <-lines:
+		t.Fatalf("program ran before the block fd was written: %q", l)
+	case <-time.After(500 * time.Millisecond):
+	}
+	blockW.Write([]byte{1})
+	select {
+	case l := <-lines:
+		if l != "ran\n" {
+			t.Fatalf("got %q", l)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("program did not run after the block fd was written")
+	}
+	cmd.Wait()
+}
+
+// TestCallerFDsPassThrough: descriptors the caller leaves open reach the
+// program at the same numbers; the sandbox's own do not.
+func TestCallerFDsPassThrough(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("passed\n")
+	f.Seek(0, 0)
+	r := runWith(t, runOpts{files: []*os.File{nil, nil, f}}, sandboxBin, "--ro-bind", "/usr", "--", "sh", "-c", "cat <&5; ls /proc/self/fd")
+	mustCode(t, r, 0)
+	lines := strings.Fields(r.stdout)
+	if lines[0] != "passed" {
+		t.Fatalf("fd 5 not passed: %s", r)
+	}
+	// 0 1 2, 5, ls's own directory fd (3), and whatever this test process
+	// itself inherited without close-on-exec (os/exec passes those on).
+	want := map[string]bool{"0": true, "1": true, "2": true, "3": true, "5": true}
+	for _, fd := range inheritedFDs() {
+		want[fmt.Sprint(fd)] = true
+	}
+	for _, fd := range lines[1:] {
+		if !want[fd] {
+			t.Fatalf("fd %s of the sandbox leaked into the program (fds: %q)", fd, lines[1:])
+		}
+	}
+}
+
+// inheritedFDs lists this process's descriptors from 3 up that lack
+// close-on-exec.
+func inheritedFDs() []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc/self/fd")
+	for _, e := range ents {
+		var fd int
+		if _, err := fmt.Sscan(e.Name(), &fd); err != nil || fd < 3 {
+			continue
+		}
+		if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil && flags&unix.FD_CLOEXEC == 0 {
+			out = append(out, fd)
+		}
+	}
+	return out
+}
