@@ -10,6 +10,8 @@ import (
 type Host struct {
 	// Cwd is the caller's working directory.
 	Cwd string
+	// Home is the caller's home directory; it is never bound by default.
+	Home string
 	// MergedUsr maps top-level paths that are symlinks into /usr on the host
 	// to their link text, e.g. "/bin" -> "usr/bin".
 	MergedUsr map[string]string
@@ -60,11 +62,20 @@ func ApplyDefaults(s *Spec, h Host) []string {
 			}
 		}
 	}
-	if h.Cwd != "" && h.Cwd != "/" && !boundByUser(s, h.Cwd) {
+	cwdBound := h.Cwd != "" && boundByUser(s, h.Cwd)
+	switch {
+	case h.Cwd == "" || cwdBound:
+	case h.Cwd == "/" || (h.Home != "" && (h.Cwd == cleanDest(h.Home) || isStrictAncestor(h.Cwd, cleanDest(h.Home)))):
+		// Binding / or the home directory (with its keys and tokens) would
+		// grant far more than a working directory: ask for it explicitly.
+		s.Warnings = append(s.Warnings, "not binding the working directory "+h.Cwd+
+			" (it is / or holds your home directory); bind it explicitly with --ro-bind "+h.Cwd+" if the program needs it")
+	default:
 		s.Ops = append(s.Ops, Op{Kind: OpROBind, Source: h.Cwd, Dest: h.Cwd, FD: NoFD, Perms: -1, Default: true, Try: true})
 		notes = append(notes, "--ro-bind "+h.Cwd+" "+h.Cwd)
+		cwdBound = true
 	}
-	if s.Chdir == "" && h.Cwd != "" {
+	if s.Chdir == "" && cwdBound {
 		s.Chdir = h.Cwd
 		notes = append(notes, "--chdir "+h.Cwd)
 	}

@@ -518,3 +518,24 @@ func TestTerminalCtrlCOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestHomeNotBoundByDefault: run from the home directory, the sandbox does
+// not expose it (keys, tokens) by default, and says so.
+func TestHomeNotBoundByDefault(t *testing.T) {
+	home := t.TempDir()
+	os.Chmod(home, 0o755)
+	os.WriteFile(filepath.Join(home, "secret"), []byte("x"), 0o600)
+	r := runWith(t, runOpts{dir: home, env: []string{"PATH=/usr/bin:/bin", "HOME=" + home}}, sandboxBin,
+		"--ro-bind", "/usr", "--", "sh", "-c", "pwd; ls "+home+"/secret 2>&1")
+	mustCode(t, r, 2)
+	if !strings.HasPrefix(r.stdout, "/\n") || !strings.Contains(r.stderr, "not binding the working directory") {
+		t.Fatalf("home directory handling: %s", r)
+	}
+	sub := filepath.Join(home, "project")
+	os.Mkdir(sub, 0o755)
+	r = runWith(t, runOpts{dir: sub, env: []string{"PATH=/usr/bin:/bin", "HOME=" + home}}, sandboxBin, "--ro-bind", "/usr", "--", "pwd")
+	mustCode(t, r, 0)
+	if r.stdout != sub+"\n" || r.stderr != "" {
+		t.Fatalf("a project under home is bound and used: %s", r)
+	}
+}

@@ -124,10 +124,10 @@ func run(argv []string) int {
 		}
 		return 0
 	}
+	notes := spec.ApplyDefaults(s, hostFacts())
 	for _, w := range s.Warnings {
 		fmt.Fprintln(os.Stderr, u.prefix(4)+w)
 	}
-	notes := spec.ApplyDefaults(s, hostFacts())
 	var logf func(string, ...any)
 	if s.Verbose {
 		logf = func(format string, a ...any) { fmt.Fprintf(os.Stderr, u.prefix(6)+format+"\n", a...) }
@@ -159,6 +159,7 @@ func run(argv []string) int {
 func hostFacts() spec.Host {
 	h := spec.Host{MergedUsr: map[string]string{}}
 	h.Cwd, _ = os.Getwd()
+	h.Home = os.Getenv("HOME")
 	for _, top := range []string{"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"} {
 		if t, err := os.Readlink(top); err == nil && strings.HasPrefix(strings.TrimPrefix(t, "/"), "usr/") {
 			h.MergedUsr[top] = t
