@@ -11,6 +11,7 @@ package fs
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"syscall"
 
 	"sandbox/spec"
@@ -44,6 +45,8 @@ type OpError struct {
 	Err  error
 	// What is a short description of the failed step ("mount", "mkdir").
 	What string
+	// Bwrap, when set, is bubblewrap's exact message for this failure.
+	Bwrap string
 }
 
 func (e *OpError) Error() string {
@@ -57,33 +60,47 @@ func (e *OpError) Unwrap() error { return e.Err }
 
 // BwrapMsg renders the error the way bubblewrap words it.
 func (e *OpError) BwrapMsg() string {
+	if e.Bwrap != "" {
+		return e.Bwrap
+	}
+	err := errText(e.Err)
 	switch e.What {
 	case "source":
-		return fmt.Sprintf("Can't find source path %s: %s", e.Path, errText(e.Err))
-	case "mkdir":
-		return fmt.Sprintf("Can't mkdir %s: %s", e.Path, errText(e.Err))
-	case "create":
-		return fmt.Sprintf("Can't create file at %s: %s", e.Path, errText(e.Err))
+		return fmt.Sprintf("Can't find source path %s: %s", e.Path, err)
 	case "chmod":
-		return fmt.Sprintf("Can't chmod %#o %s: %s", e.Op.Perms, e.Path, errText(e.Err))
-	case "symlink":
-		return fmt.Sprintf("Can't make symlink at %s: %s", e.Path, errText(e.Err))
-	default:
-		return fmt.Sprintf("Can't %s %s: %s", e.What, e.Path, errText(e.Err))
+		return fmt.Sprintf("Can't chmod %#o %s: %s", e.Op.Perms, e.Path, err)
+	case "open lock file", "lock file":
+		return fmt.Sprintf("Unable to %s %s: %s", e.What, e.Path, err)
+	case "remount readonly on":
+		return fmt.Sprintf("Can't remount readonly on %s: %s", newroot(e.Path), err)
+	case "make overlay mount on":
+		return fmt.Sprintf("Can't make overlay mount on %s: %s", newroot(e.Path), err)
 	}
+	if strings.HasPrefix(e.What, "mount ") {
+		return fmt.Sprintf("Can't %s %s: %s", e.What, newroot(e.Path), err)
+	}
+	if strings.HasPrefix(e.What, "bind mount ") {
+		src := strings.TrimSuffix(strings.TrimPrefix(e.What, "bind mount "), " on")
+		return fmt.Sprintf("Can't bind mount /oldroot%s on %s: Unable to mount source on destination: %s", src, newroot(e.Path), err)
+	}
+	return fmt.Sprintf("Can't %s %s: %s", e.What, e.Path, err)
 }
 
-// errText is strerror(3)'s wording, capitalised as glibc prints it.
+// newroot is where bubblewrap's messages place a sandbox path.
+func newroot(p string) string { return "/newroot/" + strings.TrimLeft(p, "/") }
+
+// errText is strerror(3)'s wording of an errno (as glibc capitalises it);
+// other errors keep their text.
 func errText(err error) string {
-	var errno interface{ Error() string }
-	for e := err; e != nil; e = errors.Unwrap(e) {
-		errno = e
+	var en syscall.Errno
+	if errors.As(err, &en) {
+		s := en.Error()
+		return strings.ToUpper(s[:1]) + s[1:]
 	}
-	s := errno.Error()
-	if s != "" && s[0] >= 'a' && s[0] <= 'z' {
-		s = string(s[0]-'a'+'A') + s[1:]
+	if err == nil {
+		return ""
 	}
-	return s
+	return err.Error()
 }
 
 // Apply applies ops in order. Ops whose host source is missing are skipped

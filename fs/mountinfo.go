@@ -33,8 +33,10 @@ func ParseMountinfo(r io.Reader) ([]MountInfo, error) {
 		if !ok {
 			return nil, fmt.Errorf("mountinfo: no separator in %q", line)
 		}
-		f := strings.Fields(pre)
-		g := strings.Fields(post)
+		// The kernel separates fields with single spaces and escapes
+		// spaces inside them; an empty field (a mount source of "") stays.
+		f := strings.Split(pre, " ")
+		g := strings.Split(post, " ")
 		if len(f) < 6 || len(g) < 2 {
 			return nil, fmt.Errorf("mountinfo: short line %q", line)
 		}

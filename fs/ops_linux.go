@@ -136,13 +136,7 @@ func (r *Root) ensureFile(op spec.Op, p string) error {
 // Bind implements Builder: a recursive bind, nosuid always, nodev unless
 // --dev-bind, read-only for the --ro forms, on the source and every submount.
 func (r *Root) Bind(i int, op spec.Op) error {
-	var src int
-	switch op.Kind {
-	case spec.OpBindFD, spec.OpROBindFD:
-		src = op.FD
-	default:
-		src = int(r.sources[i][0].Fd())
-	}
+	src := int(r.sources[i][0].Fd())
 	var st unix.Stat_t
 	if err := unix.Fstat(src, &st); err != nil {
 		return &OpError{Op: op, Path: op.Source, What: "get type of source", Err: err}
@@ -165,9 +159,6 @@ func (r *Root) Bind(i int, op spec.Op) error {
 	}
 	if err := r.bindFD(src, op.Dest, attr); err != nil {
 		return &OpError{Op: op, Path: op.Dest, What: "bind mount " + srcName(op) + " on", Err: err}
-	}
-	if op.Kind == spec.OpBindFD || op.Kind == spec.OpROBindFD {
-		unix.Close(op.FD)
 	}
 	return nil
 }
@@ -282,9 +273,16 @@ func (r *Root) RemountRO(op spec.Op) error {
 	}
 	fd, err := r.resolve(op.Dest, unix.O_PATH)
 	if err != nil {
-		return &OpError{Op: op, Path: op.Dest, What: "remount readonly on", Err: err}
+		return &OpError{Op: op, Path: op.Dest, What: "remount readonly on", Err: err,
+			Bwrap: fmt.Sprintf("Can't remount readonly on %s: realpath(destination): %s", newroot(op.Dest), errText(err))}
 	}
 	defer unix.Close(fd)
+	var stx unix.Statx_t
+	if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH, 0, &stx); err == nil &&
+		stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT != 0 && stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT == 0 {
+		return &OpError{Op: op, Path: op.Dest, What: "remount readonly on", Err: errors.New("not a mount point"),
+			Bwrap: fmt.Sprintf("Can't remount readonly on %s: Unable to find \"%s\" in mount table", newroot(op.Dest), newroot(op.Dest))}
+	}
 	ma := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
 	err = unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, ma)
 	if err == unix.ENOSYS || err == unix.EPERM {
@@ -370,6 +368,11 @@ func (r *Root) Proc(op spec.Op) error {
 		if err != nil {
 			continue
 		}
+		// Only what is writable needs covering, as bubblewrap does.
+		if werr := unix.Access(procPath(fd), unix.W_OK); werr == unix.EACCES || werr == unix.EROFS {
+			unix.Close(fd)
+			continue
+		}
 		err = r.bindFD(fd, p, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
 		unix.Close(fd)
 		if err != nil && !errors.Is(err, unix.EACCES) && !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.EROFS) {
@@ -427,7 +430,7 @@ func (r *Root) bindDevice(op spec.Op, host, dest string) error {
 	if err := r.ensureFile(op, dest); err != nil {
 		return err
 	}
-	if err := r.bindFD(int(src.Fd()), dest, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NOEXEC); err != nil {
+	if err := r.bindFD(int(src.Fd()), dest, unix.MOUNT_ATTR_NOSUID); err != nil {
 		return &OpError{Op: op, Path: dest, What: "bind mount " + host + " on", Err: err}
 	}
 	return nil

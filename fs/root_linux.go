@@ -63,6 +63,13 @@ func Open(ops []spec.Op) (*Root, error) {
 			paths = append([]string{op.Source, op.Work}, op.Lower...)
 		case spec.OpTmpOverlay, spec.OpROOverlay:
 			paths = op.Lower
+		case spec.OpBindFD, spec.OpROBindFD:
+			f, err := reopenFD(op)
+			if err != nil {
+				r.Close()
+				return nil, err
+			}
+			r.sources[i] = []*os.File{f}
 		}
 		for _, p := range paths {
 			f, err := os.OpenFile(p, unix.O_PATH|unix.O_CLOEXEC, 0)
@@ -87,7 +94,10 @@ func Open(ops []spec.Op) (*Root, error) {
 		r.Close()
 		return nil, fmt.Errorf("make / a slave mount: %w", err)
 	}
-	if err := unix.Mount("tmpfs", stageDir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0700"); err != nil {
+	// No mode= option: bind-data files and the root show this tmpfs's
+	// options in mountinfo, and bubblewrap's carry none. It is reachable
+	// only from this mount namespace, and only until pivot_root.
+	if err := unix.Mount("tmpfs", stageDir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
 		r.Close()
 		return nil, fmt.Errorf("mount staging tmpfs on %s: %w", stageDir, err)
 	}
@@ -95,9 +105,13 @@ func Open(ops []spec.Op) (*Root, error) {
 		r.Close()
 		return nil, fmt.Errorf("create new root: %w", err)
 	}
-	if err := unix.Mount("tmpfs", rootDir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755"); err != nil {
+	if err := unix.Mount("tmpfs", rootDir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
 		r.Close()
 		return nil, fmt.Errorf("mount new root: %w", err)
+	}
+	if err := os.Chmod(rootDir, 0o755); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("chmod new root: %w", err)
 	}
 	fd, err := unix.Open(rootDir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -106,6 +120,35 @@ func Open(ops []spec.Op) (*Root, error) {
 	}
 	r.root = fd
 	return r, nil
+}
+
+// reopenFD turns the caller's --bind-fd descriptor into one in our mount
+// namespace. The caller opened it in the host's namespace, whose mounts
+// open_tree cannot clone from ours (EINVAL): its path is opened again here,
+// and the two must be the same inode (as bubblewrap checks), or something
+// raced us.
+func reopenFD(op spec.Op) (*os.File, error) {
+	link := "/proc/self/fd/" + strconv.Itoa(op.FD)
+	path, err := os.Readlink(link)
+	if err != nil {
+		return nil, &OpError{Op: op, Path: link, What: "source", Err: unix.ENOENT}
+	}
+	var want unix.Stat_t
+	if err := unix.Fstat(op.FD, &want); err != nil {
+		return nil, &OpError{Op: op, Path: link, What: "source", Err: err}
+	}
+	f, err := os.OpenFile(path, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &OpError{Op: op, Path: path, What: "source", Err: unwrapPath(err)}
+	}
+	var got unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &got); err != nil || got.Dev != want.Dev || got.Ino != want.Ino {
+		f.Close()
+		return nil, &OpError{Op: op, Path: path, What: "bind", Err: errors.New("the fd's path now names another file"),
+			Bwrap: "Race condition binding dirfd"}
+	}
+	unix.Close(op.FD)
+	return f, nil
 }
 
 // Close releases the source fds (the mounts go with the mount namespace).

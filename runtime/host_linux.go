@@ -1,7 +1,8 @@
 package runtime
 
 import (
-	"encoding/json"
+	"bytes"
+	"encoding/gob"
 	"errors"
 	"fmt"
 	"io"
@@ -51,11 +52,17 @@ func foregroundOfTTY() bool {
 
 type wirePlan struct{ *Plan }
 
-func (w *wirePlan) encode() ([]byte, error) { return json.Marshal(w.Plan) }
+// encode uses gob, which keeps paths, arguments and environment byte for
+// byte (JSON would replace bytes that are not UTF-8).
+func (w *wirePlan) encode() ([]byte, error) {
+	var b bytes.Buffer
+	err := gob.NewEncoder(&b).Encode(w.Plan)
+	return b.Bytes(), err
+}
 
 func decodePlan(b []byte) (*Plan, error) {
 	p := &Plan{}
-	if err := json.Unmarshal(b, p); err != nil {
+	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(p); err != nil {
 		return nil, fmt.Errorf("decode plan: %w", err)
 	}
 	if p.Spec == nil {
@@ -249,7 +256,7 @@ func ReadArgsFD(fd int) ([]string, error) {
 	defer f.Close()
 	b, err := io.ReadAll(f)
 	if err != nil {
-		return nil, unwrapErrno(err)
+		return nil, errors.New(errnoText(unwrapErrno(err)))
 	}
 	if len(b) == 0 {
 		return nil, nil

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"syscall"
 
@@ -30,6 +31,8 @@ func InitMain(argv0 string, args []string) int {
 	// WARNING: before anything can fork, so that no descriptor of ours leaks
 	// into the program; the caller's fds are passed on explicitly by number.
 	unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
+	// Show as "bwrap" or "sandbox" in ps and /proc/1/comm, not "exe".
+	setProcessName(filepath.Base(argv0))
 	ctl, report, stat := os.NewFile(uintptr(fds[0]), "ctl"), os.NewFile(uintptr(fds[1]), "report"), os.NewFile(uintptr(fds[2]), "status")
 	b, err := readFrame(ctl)
 	if err != nil {
@@ -60,11 +63,8 @@ func InitMain(argv0 string, args []string) int {
 		}
 		return fail(report, err)
 	}
-	for _, fd := range plan.InitFDs {
-		if fd != s.SyncFD {
-			unix.Close(fd)
-		}
-	}
+	// The ops closed the fds they consumed; the numbers may be reused since
+	// (by a lock file's fd, say), so nothing else is closed here.
 	unix.Umask(oldMask)
 	if !plan.UseInit {
 		return execProgram(plan, report)
@@ -83,7 +83,7 @@ func InitMain(argv0 string, args []string) int {
 // the filesystem ops and pivot_root.
 func setup(plan *Plan) (*fs.Root, error) {
 	s := plan.Spec
-	if s.Namespaces.UTS && s.Hostname != "" {
+	if s.Namespaces.UTS && s.HostnameSet {
 		if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
 			return nil, &SetupError{Msg: "--hostname " + s.Hostname + ": " + err.Error(), BwrapMsg: "Can't set hostname to " + s.Hostname + ": " + errnoText(err), Exit: ExitSetup}
 		}

@@ -35,8 +35,8 @@ func ApplyDefaults(s *Spec, h Host) []string {
 	}
 	var notes []string
 	defaultNamespaces(s)
-	if s.Hostname == "" {
-		s.Hostname = DefaultHostname
+	if !s.HostnameSet {
+		s.Hostname, s.HostnameSet = DefaultHostname, true
 	}
 	s.DieWithParent = true
 
@@ -90,7 +90,7 @@ func insertDefault(s *Spec, d Op) bool {
 	at := 0
 	for i, op := range s.Ops {
 		dst := cleanDest(op.Dest)
-		if dst == d.Dest {
+		if dst == d.Dest && replacesDefault(op.Kind) {
 			return false
 		}
 		if isStrictAncestor(dst, d.Dest) {
@@ -103,6 +103,13 @@ func insertDefault(s *Spec, d Op) bool {
 	return true
 }
 
+// replacesDefault: a user op of this kind at a default's path stands in for
+// the default. --remount-ro, --chmod and --lock-file act on what is already
+// there, so they do not.
+func replacesDefault(k OpKind) bool {
+	return k != OpRemountRO && k != OpChmod && k != OpLockFile
+}
+
 func usrBound(s *Spec) bool {
 	for _, op := range s.Ops {
 		if cleanDest(op.Dest) == "/usr" && path.Clean(op.Source) == "/usr" &&
@@ -113,19 +120,27 @@ func usrBound(s *Spec) bool {
 	return false
 }
 
-// boundByUser reports whether a bind the user asked for already makes p
-// visible in the sandbox.
+// boundByUser reports whether the user's own ops leave p visible as the
+// host's p: the last op whose destination covers p decides (a later
+// --tmpfs over it hides an earlier bind).
 func boundByUser(s *Spec, p string) bool {
+	bound := false
 	for _, op := range s.Ops {
+		if op.Default || op.Kind == OpRemountRO || op.Kind == OpChmod || op.Kind == OpLockFile {
+			continue
+		}
+		dst := cleanDest(op.Dest)
+		if dst != p && !isStrictAncestor(dst, p) {
+			continue
+		}
 		switch op.Kind {
 		case OpBind, OpROBind, OpDevBind:
-			dst := cleanDest(op.Dest)
-			if !op.Default && (dst == p || isStrictAncestor(dst, p)) && cleanDest(op.Source) == dst {
-				return true
-			}
+			bound = cleanDest(op.Source) == dst
+		default:
+			bound = false
 		}
 	}
-	return false
+	return bound
 }
 
 func isStrictAncestor(a, b string) bool {

@@ -3,7 +3,6 @@ package spec
 import (
 	"fmt"
 	"path"
-	"strconv"
 	"strings"
 )
 
@@ -12,8 +11,6 @@ type flagDef struct {
 	n int
 	// oneOrTwo: in the sandbox personality the destination may be omitted.
 	oneOrTwo bool
-	// modifier: --perms/--size/--overlay-src, which apply to the next option.
-	modifier bool
 	// overlaySrc: may follow --overlay-src.
 	overlaySrc bool
 	// usesPerms / usesSize: accepts a preceding --perms / --size.
@@ -63,17 +60,23 @@ func init() {
 
 		"--uid":      {n: 1, apply: setID("--uid", func(s *Spec) *int { return &s.UID }), help: "Custom uid in the sandbox (requires --unshare-user or --userns)"},
 		"--gid":      {n: 1, apply: setID("--gid", func(s *Spec) *int { return &s.GID }), help: "Custom gid in the sandbox (requires --unshare-user or --userns)"},
-		"--hostname": {n: 1, apply: setString(func(s *Spec) *string { return &s.Hostname }), help: "Custom hostname in the sandbox (requires --unshare-uts)"},
+		"--hostname": {n: 1, apply: func(ps *parser, _ string, v []string) error { ps.s.Hostname, ps.s.HostnameSet = v[0], true; return nil }, help: "Custom hostname in the sandbox (requires --unshare-uts)"},
 		"--chdir":    {n: 1, missing: "--chdir takes one argument", apply: setString(func(s *Spec) *string { return &s.Chdir }), help: "Change directory to DIR"},
 		"--clearenv": {apply: func(ps *parser, _ string, _ []string) error {
 			ps.s.Env = append(ps.s.Env, EnvOp{Kind: EnvClear})
 			return nil
 		}, help: "Unset all environment variables"},
 		"--setenv": {n: 2, apply: func(ps *parser, name string, v []string) error {
+			if err := ps.checkEnvName(name, v[0]); err != nil {
+				return err
+			}
 			ps.s.Env = append(ps.s.Env, EnvOp{Kind: EnvSet, Name: v[0], Value: v[1]})
 			return nil
 		}, help: "Set an environment variable"},
 		"--unsetenv": {n: 1, apply: func(ps *parser, name string, v []string) error {
+			if err := ps.checkEnvName(name, v[0]); err != nil {
+				return err
+			}
 			ps.s.Env = append(ps.s.Env, EnvOp{Kind: EnvUnset, Name: v[0]})
 			return nil
 		}, help: "Unset an environment variable"},
@@ -92,12 +95,12 @@ func init() {
 		"--bind-fd":        {n: 2, apply: fdOp(OpBindFD, false), help: "Bind open directory or path fd on DEST"},
 		"--ro-bind-fd":     {n: 2, missing: "--bind-fd takes two arguments", apply: fdOp(OpROBindFD, false), help: "Bind open directory or path fd read-only on DEST"},
 		"--remount-ro":     {n: 1, missing: "--remount-ro takes one argument", apply: destOp(OpRemountRO, false), help: "Remount DEST as readonly; does not recursively remount"},
-		"--overlay-src":    {n: 1, modifier: true, overlaySrc: true, apply: overlaySrc, help: "Read files from SRC in the following overlay"},
+		"--overlay-src":    {n: 1, overlaySrc: true, apply: overlaySrc, help: "Read files from SRC in the following overlay"},
 		"--overlay":        {n: 3, overlaySrc: true, apply: overlayOp(OpOverlay), help: "Mount overlayfs on DEST, with RWSRC as the host path for writes and WORKDIR an empty directory on the same filesystem as RWSRC"},
 		"--tmp-overlay":    {n: 1, overlaySrc: true, apply: overlayOp(OpTmpOverlay), help: "Mount overlayfs on DEST, with writes going to an invisible tmpfs"},
 		"--ro-overlay":     {n: 1, overlaySrc: true, apply: overlayOp(OpROOverlay), help: "Mount overlayfs read-only on DEST"},
-		"--exec-label":     {n: 1, apply: ignoreLabel, help: "Exec label for the sandbox (SELinux; accepted and ignored)"},
-		"--file-label":     {n: 1, apply: ignoreLabel, help: "File label for temporary sandbox content (SELinux; accepted and ignored)"},
+		"--exec-label":     {n: 1, apply: noLabels, help: "Exec label for the sandbox (SELinux labelling is not supported)"},
+		"--file-label":     {n: 1, apply: noLabels, help: "File label for temporary sandbox content (SELinux labelling is not supported)"},
 		"--proc":           {n: 1, apply: destOp(OpProc, false), help: "Mount new procfs on DEST"},
 		"--dev":            {n: 1, apply: destOp(OpDev, false), help: "Mount new dev on DEST"},
 		"--tmpfs":          {n: 1, usesPerms: true, usesSize: true, apply: destOp(OpTmpfs, true), help: "Mount new tmpfs on DEST"},
@@ -108,8 +111,8 @@ func init() {
 		"--ro-bind-data":   {n: 2, usesPerms: true, apply: fdOp(OpROBindData, true), help: "Copy from FD to file which is readonly bind-mounted on DEST"},
 		"--symlink":        {n: 2, apply: symlinkOp, help: "Create symlink at DEST with target SRC"},
 		"--chmod":          {n: 2, apply: chmodOp, help: "Change permissions of PATH (must already exist)"},
-		"--perms":          {n: 1, modifier: true, apply: permsMod, help: "Set permissions of next argument (--bind-data, --file, etc.)"},
-		"--size":           {n: 1, modifier: true, apply: sizeMod, help: "Set size of next argument (only for --tmpfs)"},
+		"--perms":          {n: 1, apply: permsMod, help: "Set permissions of next argument (--bind-data, --file, etc.)"},
+		"--size":           {n: 1, apply: sizeMod, help: "Set size of next argument (only for --tmpfs)"},
 		"--seccomp":        {n: 1, unsupported: "not supported yet", help: "Load and use seccomp rules from FD (not supported yet)"},
 		"--add-seccomp-fd": {n: 1, unsupported: "not supported yet", help: "Load and use seccomp rules from FD (not supported yet)"},
 		"--block-fd":       {n: 1, apply: setFD("--block-fd", func(s *Spec) *int { return &s.BlockFD }), help: "Block on FD until some data to read is available"},
@@ -146,6 +149,17 @@ func init() {
 	}
 }
 
+// checkEnvName refuses what setenv(3) refuses: an empty name or one with '='.
+func (ps *parser) checkEnvName(flag, name string) error {
+	if name != "" && !strings.Contains(name, "=") {
+		return nil
+	}
+	if ps.p == Bwrap {
+		return usagef(flag, "%s failed", strings.TrimPrefix(flag, "--"))
+	}
+	return &UsageError{Flag: flag, Msg: fmt.Sprintf("%s: invalid variable name %q", flag, name), Hint: "a name is non-empty and has no '='"}
+}
+
 func ns(set func(ps *parser)) func(*parser, string, []string) error {
 	return func(ps *parser, _ string, _ []string) error { set(ps); return nil }
 }
@@ -171,8 +185,8 @@ func setFD(flag string, field func(*Spec) *int) func(*parser, string, []string) 
 
 func setID(flag string, field func(*Spec) *int) func(*parser, string, []string) error {
 	return func(ps *parser, _ string, v []string) error {
-		id, err := strconv.ParseUint(v[0], 10, 32)
-		if err != nil || id == 0xffffffff {
+		id, ok := cNonNegative(v[0], 0xfffffffe)
+		if !ok {
 			if ps.p == Bwrap {
 				return usagef(flag, "Invalid %s: %s", strings.TrimPrefix(flag, "--"), v[0])
 			}
@@ -286,11 +300,11 @@ func overlaySrc(ps *parser, _ string, v []string) error {
 
 func overlayOp(kind OpKind) func(*parser, string, []string) error {
 	return func(ps *parser, name string, v []string) error {
-		if len(ps.overlaySrcs) == 0 {
-			return usagef(name, "%s requires at least one --overlay-src", name)
-		}
 		if kind == OpROOverlay && len(ps.overlaySrcs) < 2 {
 			return usagef(name, "--ro-overlay requires at least two --overlay-src")
+		}
+		if len(ps.overlaySrcs) == 0 {
+			return usagef(name, "%s requires at least one --overlay-src", name)
 		}
 		// overlayfs lists the top layer first; --overlay-src lists the bottom first.
 		lower := make([]string, len(ps.overlaySrcs))
@@ -319,7 +333,14 @@ func argv0(ps *parser, name string, v []string) error {
 	return nil
 }
 
-func ignoreLabel(ps *parser, name string, _ []string) error { return nil }
+// noLabels refuses SELinux labels, which are not implemented, with
+// bubblewrap's message for a host without SELinux.
+func noLabels(ps *parser, name string, _ []string) error {
+	if ps.p == Bwrap {
+		return usagef(name, "labeling not supported on this system")
+	}
+	return &UsageError{Flag: name, Msg: name + ": SELinux labelling is not supported", Hint: "drop " + name}
+}
 
 func capOp(add bool) func(*parser, string, []string) error {
 	return func(ps *parser, name string, v []string) error {
@@ -335,10 +356,11 @@ func capOp(add bool) func(*parser, string, []string) error {
 	}
 }
 
-// parseMode parses an octal permission mode up to 07777.
+// parseMode parses an octal permission mode up to 07777 (as strtoul does:
+// a '-' sign wraps around and is refused by the bound).
 func parseMode(s string) (int, error) {
-	m, err := strconv.ParseUint(s, 8, 32)
-	if err != nil || m > 07777 {
+	m, neg, ok := cNumber(s, 8)
+	if !ok || (neg && m != 0) || m > 07777 {
 		return 0, fmt.Errorf("invalid mode %q", s)
 	}
 	return int(m), nil

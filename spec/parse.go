@@ -1,8 +1,8 @@
 package spec
 
 import (
+	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 )
 
@@ -12,6 +12,8 @@ type UsageError struct {
 	Msg  string
 	// Hint is an optional line telling the fix (sandbox personality only).
 	Hint string
+	// LevelPrefix records a --level-prefix parsed before the error.
+	LevelPrefix bool
 }
 
 func (e *UsageError) Error() string { return e.Msg }
@@ -54,9 +56,13 @@ type parser struct {
 	sizeSet     bool
 	overlaySrcs []string
 
-	shareNet bool
-	seen     map[string]bool
+	seen map[string]bool
+	// count is the number of arguments so far, with --args files.
+	count int
 }
+
+// maxArgs is bubblewrap's limit on arguments, --args files included.
+const maxArgs = 9000
 
 // lastWins are the options of which only the last one counts; bubblewrap
 // warns when they are repeated.
@@ -68,31 +74,48 @@ var lastWins = map[string]bool{
 
 // Parse turns argv (without the program name) into a Spec.
 func Parse(p Personality, args []string, opt Options) (*Spec, Action, error) {
-	ps := &parser{p: p, s: New(p), opt: opt, perms: -1, seen: map[string]bool{}}
+	s, action, err := parse(p, args, opt)
+	if err != nil {
+		var ue *UsageError
+		if errors.As(err, &ue) && s != nil {
+			ue.LevelPrefix = s.LevelPrefix
+		}
+		return nil, action, err
+	}
+	return s, action, nil
+}
+
+// parse is Parse; on error it still returns the partial Spec so that
+// --level-prefix can apply to the message.
+func parse(p Personality, args []string, opt Options) (*Spec, Action, error) {
+	if len(args) > maxArgs {
+		return nil, ActionRun, usagef("", "Exceeded maximum number of arguments %d", maxArgs)
+	}
+	ps := &parser{p: p, s: New(p), opt: opt, perms: -1, seen: map[string]bool{}, count: len(args)}
 	rest, err := ps.parse(args, false)
 	if err != nil {
-		return nil, ActionRun, err
+		return ps.s, ActionRun, err
 	}
 	if ps.action != ActionRun {
 		return ps.s, ps.action, nil
 	}
 	if err := ps.finish(); err != nil {
-		return nil, ActionRun, err
+		return ps.s, ActionRun, err
 	}
 	if err := validateEarly(ps.s, ps.seen); err != nil {
-		return nil, ActionRun, err
+		return ps.s, ActionRun, err
 	}
 	autoUserNS(ps.s, opt.RealUID)
 	defaultNamespaces(ps.s)
 	ps.s.Command = rest
 	if len(rest) == 0 {
 		if p == Bwrap {
-			return nil, ActionRun, &UsageError{Msg: "", Hint: "usage"}
+			return ps.s, ActionRun, &UsageError{Msg: "", Hint: "usage"}
 		}
-		return nil, ActionRun, &UsageError{Msg: "no command given", Hint: "put the command after the options, e.g. sandbox --ro-bind /usr -- python3 script.py"}
+		return ps.s, ActionRun, &UsageError{Msg: "no command given", Hint: "put the command after the options, e.g. sandbox --ro-bind /usr -- python3 script.py"}
 	}
 	if err := Validate(ps.s, opt.RealUID, opt.RealGID); err != nil {
-		return nil, ActionRun, err
+		return ps.s, ActionRun, err
 	}
 	return ps.s, ActionRun, nil
 }
@@ -135,7 +158,8 @@ func (ps *parser) parse(args []string, inFile bool) ([]string, error) {
 		} else {
 			if len(args)-1 < n {
 				if name == "--overlay-src" {
-					break // bubblewrap reports the pending --overlay-src instead
+					// bubblewrap counts it and reports it as pending
+					return nil, usagef(name, "%s", errOverlaySrc)
 				}
 				return nil, ps.missingArgs(name, f, n)
 			}
@@ -148,6 +172,9 @@ func (ps *parser) parse(args []string, inFile bool) ([]string, error) {
 		ps.seen[name] = true
 		if name == "--args" {
 			if err := ps.argsFromFD(vals[0]); err != nil {
+				return nil, err
+			}
+			if err := ps.checkModifiers(name, f); err != nil {
 				return nil, err
 			}
 			continue
@@ -205,26 +232,38 @@ func (ps *parser) argsFromFD(v string) error {
 	}
 	more, err := ps.opt.ReadArgs(fd)
 	if err != nil {
-		return usagef("--args", "Can't read --args data: %v", err)
+		msg := err.Error()
+		if msg != "" {
+			msg = strings.ToUpper(msg[:1]) + msg[1:] // strerror(3)'s capital
+		}
+		return usagef("--args", "Can't read --args data: %s", msg)
+	}
+	ps.count += len(more)
+	if ps.count > maxArgs {
+		return usagef("--args", "Exceeded maximum number of arguments %d", maxArgs)
 	}
 	_, err = ps.parse(more, true)
 	return err
 }
 
+// errOverlaySrc is bubblewrap's message for --overlay-src not followed by an
+// overlay.
+const errOverlaySrc = "--overlay-src must be followed by another --overlay-src or one of --overlay, --tmp-overlay, or --ro-overlay"
+
 // checkModifiers enforces that --perms and --size apply only to the very next
-// option, and only to options that use them.
+// option (other than each other), and that --overlay-src is followed by
+// another one or an overlay, as bubblewrap checks them after each option.
 func (ps *parser) checkModifiers(name string, f flagDef) error {
-	if f.modifier {
-		return nil
+	if name != "--perms" && name != "--size" {
+		if ps.permsSet {
+			return ps.errPerms(name)
+		}
+		if ps.sizeSet {
+			return ps.errSize(name)
+		}
 	}
-	if ps.permsSet {
-		return ps.errPerms(name)
-	}
-	if ps.sizeSet {
-		return ps.errSize(name)
-	}
-	if len(ps.overlaySrcs) > 0 && !f.overlaySrc {
-		return usagef(name, "--overlay-src must be followed by another --overlay-src or one of --overlay, --tmp-overlay, or --ro-overlay")
+	if len(ps.overlaySrcs) > 0 && name != "--overlay-src" {
+		return usagef(name, "%s", errOverlaySrc)
 	}
 	return nil
 }
@@ -260,8 +299,8 @@ func (ps *parser) takeSize() int64 {
 }
 
 func (ps *parser) parseFD(flag, v string) (int, error) {
-	fd, err := strconv.Atoi(v)
-	if err != nil || fd < 0 {
+	fd, ok := cNonNegative(v, 1<<31-1)
+	if !ok {
 		if ps.p == Bwrap {
 			return 0, usagef(flag, "Invalid fd: %s", v)
 		}
@@ -283,7 +322,7 @@ func (ps *parser) finish() error {
 		return ps.errSize("the command")
 	}
 	if len(ps.overlaySrcs) > 0 {
-		return usagef("--overlay-src", "--overlay-src must be followed by another --overlay-src or one of --overlay, --tmp-overlay, or --ro-overlay")
+		return usagef("--overlay-src", "%s", errOverlaySrc)
 	}
 	return nil
 }
@@ -299,9 +338,6 @@ func defaultNamespaces(s *Spec) {
 	ns.CgroupTry = ns.CgroupTry || !ns.Cgroup
 	if !s.ShareNet {
 		ns.Net = true
-	}
-	if s.Hostname == "" && !s.Namespaces.UTS {
-		s.Hostname = DefaultHostname
 	}
 }
 

@@ -34,9 +34,6 @@ func ParseSize(s string, plain bool) (int64, error) {
 		}
 	}
 	n, err := strconv.ParseUint(num, base, 64)
-	if err != nil && errors.Is(err, strconv.ErrRange) {
-		return 0, errSizeTooLarge
-	}
 	if err != nil || n == 0 {
 		return 0, fmt.Errorf("invalid size %q: want a positive number of bytes, optionally with K, M, G or T", s)
 	}

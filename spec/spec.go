@@ -8,7 +8,10 @@
 // the command line can be tested as a table.
 package spec
 
-import "encoding/json"
+import (
+	"bytes"
+	"encoding/gob"
+)
 
 // Personality selects which command line the binary speaks.
 type Personality string
@@ -133,12 +136,14 @@ type Spec struct {
 	GID      int       `json:"gid"`
 	IDMap    IDMapMode `json:"id_map"`
 	Hostname string    `json:"hostname,omitempty"`
-	Ops      []Op      `json:"ops"`
-	Env      []EnvOp   `json:"env,omitempty"`
-	Caps     []CapOp   `json:"caps,omitempty"`
-	Chdir    string    `json:"chdir,omitempty"`
-	Argv0    string    `json:"argv0,omitempty"`
-	Command  []string  `json:"command"`
+	// HostnameSet: --hostname was given (possibly empty).
+	HostnameSet bool     `json:"hostname_set,omitempty"`
+	Ops         []Op     `json:"ops"`
+	Env         []EnvOp  `json:"env,omitempty"`
+	Caps        []CapOp  `json:"caps,omitempty"`
+	Chdir       string   `json:"chdir,omitempty"`
+	Argv0       string   `json:"argv0,omitempty"`
+	Command     []string `json:"command"`
 
 	InfoFD        int `json:"info_fd"`
 	JSONStatusFD  int `json:"json_status_fd"`
@@ -173,13 +178,19 @@ func New(p Personality) *Spec {
 	}
 }
 
-// Encode returns the Spec as JSON for the stages.
-func (s *Spec) Encode() ([]byte, error) { return json.Marshal(s) }
+// Encode returns the Spec in its wire form for the stages. gob keeps
+// strings byte for byte (JSON would turn paths and arguments that are not
+// UTF-8 into U+FFFD).
+func (s *Spec) Encode() ([]byte, error) {
+	var b bytes.Buffer
+	err := gob.NewEncoder(&b).Encode(s)
+	return b.Bytes(), err
+}
 
 // Decode parses a Spec written by Encode.
 func Decode(b []byte) (*Spec, error) {
 	s := &Spec{}
-	if err := json.Unmarshal(b, s); err != nil {
+	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(s); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -2,6 +2,7 @@ package userns
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -17,32 +18,84 @@ const maxMapLines = 340
 // from 0 upward, skipping inside, with the subordinate ranges in order. The
 // program thus sees its own id as inside, files of the caller as its own, and
 // every other id up to the total of the ranges is usable (chown works).
+//
+// Ranges are normalised first: duplicates and overlaps merged, and the
+// caller's own id removed, since the kernel refuses a map whose outside
+// ranges overlap.
 func Layout(inside, outside uint32, ranges []Range) []Mapping {
 	maps := []Mapping{{Inside: inside, Outside: outside, Count: 1}}
-	next := uint32(0) // next inside id to fill
-	for _, r := range ranges {
-		start, count := r.Start, r.Count
+	const maxID = 1<<32 - 2 // 4294967295 is (uid_t)-1, never valid
+	in := uint64(inside)
+	next := uint64(0) // next inside id to fill
+	for _, r := range normalize(ranges, outside) {
+		start, count := uint64(r.Start), uint64(r.Count)
 		for count > 0 && len(maps) < maxMapLines {
-			if next == inside {
+			if next == in {
 				next++
 			}
+			if next > maxID {
+				return maps
+			}
 			n := count
-			if next < inside && next+n > inside {
-				n = inside - next // stop below the caller's own id
+			if next < in && next+n > in {
+				n = in - next // stop below the caller's own id
 			}
-			if uint64(next)+uint64(n) > 1<<32-1 {
-				n = uint32(1<<32 - 1 - uint64(next))
-				if n == 0 {
-					return maps
-				}
+			if next+n > maxID+1 {
+				n = maxID + 1 - next
 			}
-			maps = append(maps, Mapping{Inside: next, Outside: start, Count: n})
+			maps = append(maps, Mapping{Inside: uint32(next), Outside: uint32(start), Count: uint32(n)})
 			next += n
 			start += n
 			count -= n
 		}
 	}
 	return maps
+}
+
+// normalize sorts and merges ranges and cuts the id own out of them.
+func normalize(ranges []Range, own uint32) []Range {
+	type span struct{ lo, hi uint64 } // [lo, hi)
+	var spans []span
+	for _, r := range ranges {
+		if r.Count > 0 {
+			spans = append(spans, span{uint64(r.Start), uint64(r.Start) + uint64(r.Count)})
+		}
+	}
+	sort.Slice(spans, func(i, j int) bool { return spans[i].lo < spans[j].lo })
+	var merged []span
+	for _, sp := range spans {
+		if n := len(merged); n > 0 && sp.lo <= merged[n-1].hi {
+			if sp.hi > merged[n-1].hi {
+				merged[n-1].hi = sp.hi
+			}
+			continue
+		}
+		merged = append(merged, sp)
+	}
+	var out []Range
+	add := func(lo, hi uint64) {
+		for lo < hi {
+			n := hi - lo
+			if n > 1<<32-1 {
+				n = 1<<32 - 1
+			}
+			if lo > 1<<32-1 {
+				return
+			}
+			out = append(out, Range{Start: uint32(lo), Count: uint32(n)})
+			lo += n
+		}
+	}
+	o := uint64(own)
+	for _, sp := range merged {
+		if o >= sp.lo && o < sp.hi {
+			add(sp.lo, o)
+			add(o+1, sp.hi)
+			continue
+		}
+		add(sp.lo, sp.hi)
+	}
+	return out
 }
 
 // Format renders maps as the kernel and newuidmap want them.

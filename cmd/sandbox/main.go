@@ -108,6 +108,7 @@ func run(argv []string) int {
 		hint := ""
 		if ue != nil {
 			hint = ue.Hint
+			u.levelPrefix = ue.LevelPrefix
 		}
 		u.errorf(err.Error(), hint)
 		return u.failStatus()
