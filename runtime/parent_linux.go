@@ -203,6 +203,13 @@ func (p *parent) run() (int, error) {
 	ctlR.Close()
 	reportW.Close()
 	statW.Close()
+	// The caller's fds now live in the sandbox; holding them here would keep
+	// a --sync-fd open after the sandbox ends, say.
+	for _, f := range extra[:base-3] {
+		if f != nil {
+			f.Close()
+		}
+	}
 	pid := cmd.Process.Pid
 	if p.opt.Logf != nil && s.Namespaces.User {
 		p.opt.Logf("id mapping: %s (uid %s, gid %s)%s", p.ids.Kind, mapText(p.ids.UIDs), mapText(p.ids.GIDs), whyText(p.ids.Why))

@@ -144,3 +144,36 @@ func inheritedFDs() []int {
 	}
 	return out
 }
+
+// TestInfoFDSaysIDMapping: the sandbox personality's --info-fd and
+// --json-status-fd documents say which id mapping was used.
+func TestInfoFDSaysIDMapping(t *testing.T) {
+	infoR, infoW, _ := os.Pipe()
+	statR, statW, _ := os.Pipe()
+	defer infoR.Close()
+	defer statR.Close()
+	cmd := exec.Command(sandboxBin, "--info-fd", "3", "--json-status-fd", "4", "--ro-bind", "/usr", "--", "true")
+	cmd.ExtraFiles = []*os.File{infoW, statW}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	infoW.Close()
+	statW.Close()
+	info, _ := io.ReadAll(infoR)
+	status, _ := io.ReadAll(statR)
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(info, &doc); err != nil {
+		t.Fatalf("info is not JSON: %q", info)
+	}
+	kind, _ := doc["id-mapping"].(string)
+	if kind != "single" && kind != "subordinate-range" {
+		t.Fatalf("info has no id-mapping: %q", info)
+	}
+	lines := strings.Split(strings.TrimSpace(string(status)), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"id-mapping": "`+kind+`"`) || lines[1] != `{ "exit-code": 0 }` {
+		t.Fatalf("json status: %q", status)
+	}
+}
