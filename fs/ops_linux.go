@@ -194,14 +194,33 @@ func (r *Root) bindFD(src int, dest string, attr uint64) error {
 			if err := unix.MoveMount(tree, "", dfd, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
 				return fmt.Errorf("move mount: %w", err)
 			}
-			return nil
+			return r.mounted(dest)
 		}
 		if err != unix.ENOSYS && err != unix.EPERM {
 			return fmt.Errorf("open_tree: %w", err)
 		}
 		r.newAPI = false
 	}
-	return legacyBind(procPath(src), procPath(dfd), attr)
+	if err := legacyBind(procPath(src), procPath(dfd), attr); err != nil {
+		return err
+	}
+	return r.mounted(dest)
+}
+
+// mounted notes a mount on dest. A mount on the root itself hides the
+// directory r.root names (an fd stays on the mount it was opened on), so the
+// root is opened again to reach the new top mount.
+func (r *Root) mounted(dest string) error {
+	if path.Clean("/"+dest) != "/" {
+		return nil
+	}
+	fd, err := unix.Open(rootDir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("reopen new root: %w", err)
+	}
+	unix.Close(r.root)
+	r.root = fd
+	return nil
 }
 
 // legacyBind is the mount(2) fallback of bindFD. Remounting a mount that came
@@ -311,6 +330,9 @@ func (r *Root) mountAt(op spec.Op, dest, fstype string, flags uintptr, data stri
 	}
 	defer unix.Close(fd)
 	if err := unix.Mount(fstype, procPath(fd), fstype, flags, data); err != nil {
+		return &OpError{Op: op, Path: dest, What: "mount " + fstype + " on", Err: err}
+	}
+	if err := r.mounted(dest); err != nil {
 		return &OpError{Op: op, Path: dest, What: "mount " + fstype + " on", Err: err}
 	}
 	return nil
@@ -489,7 +511,7 @@ func (r *Root) BindData(op spec.Op) error {
 		mode = uint32(op.Perms)
 	}
 	r.n++
-	tmp := fmt.Sprintf("%s/data-%d", stageDir, r.n)
+	tmp := fmt.Sprintf("%s/data-%d", dataDir, r.n)
 	fd, err := unix.Open(tmp, unix.O_CREAT|unix.O_EXCL|unix.O_RDWR|unix.O_CLOEXEC, mode)
 	if err != nil {
 		return &OpError{Op: op, Path: op.Dest, What: "create tmpfile for", Err: err}
@@ -589,7 +611,7 @@ func (r *Root) Overlay(i int, op spec.Op) error {
 		lower = fds[2:]
 	case spec.OpTmpOverlay:
 		r.n++
-		up, work := fmt.Sprintf("%s/overlay-upper-%d", stageDir, r.n), fmt.Sprintf("%s/overlay-work-%d", stageDir, r.n)
+		up, work := fmt.Sprintf("%s/overlay-upper-%d", dataDir, r.n), fmt.Sprintf("%s/overlay-work-%d", dataDir, r.n)
 		for _, d := range []string{up, work} {
 			if err := unix.Mkdir(d, 0o755); err != nil {
 				return &OpError{Op: op, Path: op.Dest, What: "create --tmp-overlay upperdir for", Err: err}

@@ -16,9 +16,12 @@ import (
 //
 // Layout while building (inside the sandbox's own mount namespace):
 //
-//	/tmp              staging tmpfs (hides the host's /tmp from us only)
+//	/tmp              staging tmpfs, unbindable (hides the host's /tmp from
+//	                  us only, and is pruned from recursive binds of / or
+//	                  /tmp, which thus show the host's /tmp)
 //	/tmp/root         the new root, its own tmpfs, 0755
-//	/tmp/data-N       --bind-data contents and --tmp-overlay upper layers
+//	/tmp/data         a tmpfs for --bind-data files (bindable, unlike its
+//	                  parent) and --tmp-overlay upper layers
 //
 // Destinations are resolved with openat2(RESOLVE_IN_ROOT) relative to the new
 // root, so a symlink created inside it (even an absolute one) is followed as
@@ -44,6 +47,7 @@ type Root struct {
 const (
 	stageDir = "/tmp"
 	rootDir  = "/tmp/root"
+	dataDir  = "/tmp/data"
 )
 
 // Open prepares a Root for ops: it opens every host source (a missing one is
@@ -100,6 +104,20 @@ func Open(ops []spec.Op) (*Root, error) {
 	if err := unix.Mount("tmpfs", stageDir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
 		r.Close()
 		return nil, fmt.Errorf("mount staging tmpfs on %s: %w", stageDir, err)
+	}
+	// WARNING: before anything is bound: a recursive clone of / taken later
+	// must not carry the staging area (or the new root) along.
+	if err := unix.Mount("", stageDir, "", unix.MS_UNBINDABLE, ""); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("make staging tmpfs unbindable: %w", err)
+	}
+	if err := os.Mkdir(dataDir, 0o700); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("create staging data dir: %w", err)
+	}
+	if err := unix.Mount("tmpfs", dataDir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("mount staging data tmpfs: %w", err)
 	}
 	if err := os.Mkdir(rootDir, 0o755); err != nil {
 		r.Close()

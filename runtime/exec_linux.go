@@ -27,6 +27,9 @@ func ExecMain(args []string) int {
 		return ExitSetup
 	}
 	unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
+	// Until it becomes the program, the stage holds the sandbox's plan and
+	// capabilities: nothing inside may ptrace it or read its memory.
+	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	in, report := os.NewFile(uintptr(fds[0]), "plan"), os.NewFile(uintptr(fds[1]), "report")
 	b, err := readFrame(in)
 	in.Close()

@@ -24,6 +24,8 @@ import (
 const (
 	StageInit = "--stage-init-3f9c"
 	StageExec = "--stage-exec-3f9c"
+	// StageNoop exits at once (a probe for whether a clone works).
+	StageNoop = "--stage-noop-3f9c"
 )
 
 // forwardedSignals are passed on to the program.

@@ -43,6 +43,12 @@ func InitMain(argv0 string, args []string) int {
 		return fail(report, err)
 	}
 	s := plan.Spec
+	// The maps are written (the plan comes after them): from now on the
+	// program, which runs as the same uid, must not ptrace us nor open
+	// /proc/1/exe, mem or environ (the runc CVE-2019-5736 class).
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fail(report, fmt.Errorf("make init non-dumpable: %w", err))
+	}
 
 	var execStage *exec.Cmd
 	var specW *os.File
@@ -93,6 +99,9 @@ func setup(plan *Plan) (*fs.Root, error) {
 			return nil, err
 		}
 	}
+	if err := limitUserns(s); err != nil {
+		return nil, err
+	}
 	root, err := fs.Open(s.Ops)
 	if err != nil {
 		return nil, err
@@ -108,6 +117,35 @@ func setup(plan *Plan) (*fs.Root, error) {
 		return nil, err
 	}
 	return root, nil
+}
+
+// limitUserns does --disable-userns: the sandbox's own user namespace gets
+// user.max_user_namespaces=0, which bounds every namespace created inside
+// it; the program, without CAP_SYS_RESOURCE there, cannot raise it again.
+// --assert-userns-disabled then tries to create one and fails if it can.
+// Both use the host's /proc, so they run before pivot_root.
+func limitUserns(s *spec.Spec) error {
+	if s.DisableUserns {
+		if err := os.WriteFile("/proc/sys/user/max_user_namespaces", []byte("0"), 0); err != nil {
+			return &SetupError{Msg: "--disable-userns: set user.max_user_namespaces=0: " + err.Error(),
+				BwrapMsg: "sysctl user.max_user_namespaces = 1: " + errnoText(err), Exit: ExitSetup}
+		}
+	}
+	if !s.AssertUsernsDisabled {
+		return nil
+	}
+	probe := &exec.Cmd{
+		Path:        "/proc/self/exe",
+		Args:        []string{"sandbox", StageNoop},
+		Env:         []string{},
+		SysProcAttr: &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER},
+	}
+	if err := probe.Run(); err == nil {
+		return &SetupError{Msg: "--assert-userns-disabled: creating a user namespace inside the sandbox is still possible",
+			BwrapMsg: "creation of new user namespaces was not disabled as requested",
+			Hint:     "add --disable-userns", Exit: ExitSetup}
+	}
+	return nil
 }
 
 func startExecStage(argv0 string, plan *Plan, report *os.File) (*exec.Cmd, *os.File, error) {

@@ -62,6 +62,8 @@ func ApplyDefaults(s *Spec, h Host) []string {
 			}
 		}
 	}
+	// The defaults above may hide the working directory (a fresh /tmp over
+	// --ro-bind / /), so visibility is judged on every op so far.
 	cwdBound := h.Cwd != "" && boundByUser(s, h.Cwd)
 	switch {
 	case h.Cwd == "" || cwdBound:
@@ -120,13 +122,14 @@ func usrBound(s *Spec) bool {
 	return false
 }
 
-// boundByUser reports whether the user's own ops leave p visible as the
-// host's p: the last op whose destination covers p decides (a later
-// --tmpfs over it hides an earlier bind).
+// boundByUser reports whether the ops leave p visible as the host's p: the
+// last op whose destination covers p decides (a later --tmpfs over it hides
+// an earlier bind). Default ops count: a default /tmp hides what a user's
+// --ro-bind / / showed there.
 func boundByUser(s *Spec, p string) bool {
 	bound := false
 	for _, op := range s.Ops {
-		if op.Default || op.Kind == OpRemountRO || op.Kind == OpChmod || op.Kind == OpLockFile {
+		if op.Kind == OpRemountRO || op.Kind == OpChmod || op.Kind == OpLockFile || op.Kind == OpSymlink || op.Kind == OpDir {
 			continue
 		}
 		dst := cleanDest(op.Dest)

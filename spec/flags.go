@@ -55,8 +55,8 @@ func init() {
 		"--userns":                 {n: 1, unsupported: "joining an existing user namespace from an fd is not supported yet: a multithreaded Go process cannot setns(2) into a user namespace", help: "Join this user namespace (not supported yet: Go cannot setns into one)"},
 		"--userns2":                {n: 1, unsupported: "joining an existing user namespace from an fd is not supported yet: a multithreaded Go process cannot setns(2) into a user namespace", help: "Switch to this user namespace after setup (not supported yet)"},
 		"--pidns":                  {n: 1, unsupported: "joining an existing pid namespace from an fd is not supported yet", help: "Join this pid namespace (not supported yet)"},
-		"--disable-userns":         {unsupported: "not supported yet", help: "Forbid user namespaces inside (not supported yet)"},
-		"--assert-userns-disabled": {unsupported: "not supported yet", help: "Fail unless user namespaces are forbidden inside (not supported yet)"},
+		"--disable-userns":         {apply: setBool(func(s *Spec) *bool { return &s.DisableUserns }), help: "Forbid creating user namespaces inside"},
+		"--assert-userns-disabled": {apply: setBool(func(s *Spec) *bool { return &s.AssertUsernsDisabled }), help: "Fail unless creating user namespaces inside is impossible"},
 
 		"--uid":      {n: 1, apply: setID("--uid", func(s *Spec) *int { return &s.UID }), help: "uid the program sees"},
 		"--gid":      {n: 1, apply: setID("--gid", func(s *Spec) *int { return &s.GID }), help: "gid the program sees"},
@@ -86,36 +86,66 @@ func init() {
 		}, help: "Take a lock on DEST while sandbox is running"},
 		"--sync-fd": {n: 1, apply: setFD("--sync-fd", func(s *Spec) *int { return &s.SyncFD }), help: "Keep FD open while the sandbox runs"},
 
-		"--bind":           {n: 2, oneOrTwo: true, apply: bindOp(OpBind, false), help: "Bind host SRC at DEST, writable"},
-		"--bind-try":       {n: 2, oneOrTwo: true, apply: bindOp(OpBind, true), help: "--bind, skipped when SRC is missing"},
-		"--dev-bind":       {n: 2, oneOrTwo: true, apply: bindOp(OpDevBind, false), help: "--bind that keeps device files usable"},
-		"--dev-bind-try":   {n: 2, oneOrTwo: true, apply: bindOp(OpDevBind, true), help: "--dev-bind, skipped when SRC is missing"},
-		"--ro-bind":        {n: 2, oneOrTwo: true, apply: bindOp(OpROBind, false), help: "Bind host SRC at DEST read-only, submounts too"},
-		"--ro-bind-try":    {n: 2, oneOrTwo: true, apply: bindOp(OpROBind, true), help: "--ro-bind, skipped when SRC is missing"},
-		"--bind-fd":        {n: 2, apply: fdOp(OpBindFD, false), help: "Bind the directory open on FD at DEST"},
-		"--ro-bind-fd":     {n: 2, missing: "--bind-fd takes two arguments", apply: fdOp(OpROBindFD, false), help: "Bind the directory open on FD at DEST read-only"},
-		"--remount-ro":     {n: 1, missing: "--remount-ro takes one argument", apply: destOp(OpRemountRO, false), help: "Make the mount at DEST read-only (not its submounts)"},
-		"--overlay-src":    {n: 1, overlaySrc: true, apply: overlaySrc, help: "Lower layer for the next overlay"},
-		"--overlay":        {n: 3, overlaySrc: true, apply: overlayOp(OpOverlay), help: "Overlay on DEST writing to RWSRC (WORKDIR: empty, same fs)"},
-		"--tmp-overlay":    {n: 1, overlaySrc: true, apply: overlayOp(OpTmpOverlay), help: "Overlay on DEST whose writes vanish with the sandbox"},
-		"--ro-overlay":     {n: 1, overlaySrc: true, apply: overlayOp(OpROOverlay), help: "Read-only overlay on DEST"},
-		"--exec-label":     {n: 1, apply: noLabels, help: "SELinux exec label (not supported)"},
-		"--file-label":     {n: 1, apply: noLabels, help: "SELinux file label (not supported)"},
-		"--proc":           {n: 1, apply: destOp(OpProc, false), help: "New /proc at DEST"},
-		"--dev":            {n: 1, apply: destOp(OpDev, false), help: "Minimal /dev at DEST"},
-		"--tmpfs":          {n: 1, usesPerms: true, usesSize: true, apply: destOp(OpTmpfs, true), help: "Empty tmpfs at DEST"},
-		"--mqueue":         {n: 1, apply: destOp(OpMqueue, false), help: "POSIX message queue fs at DEST"},
-		"--dir":            {n: 1, usesPerms: true, apply: destOp(OpDir, true), help: "Create directory DEST"},
-		"--file":           {n: 2, usesPerms: true, apply: fdOp(OpFile, true), help: "Create DEST with the data read from FD"},
-		"--bind-data":      {n: 2, usesPerms: true, apply: fdOp(OpBindData, true), help: "Bind a file holding FD's data at DEST"},
-		"--ro-bind-data":   {n: 2, usesPerms: true, apply: fdOp(OpROBindData, true), help: "Bind a file holding FD's data at DEST read-only"},
-		"--symlink":        {n: 2, apply: symlinkOp, help: "Create symlink DEST pointing to TARGET"},
-		"--chmod":          {n: 2, apply: chmodOp, help: "Change the mode of existing PATH"},
-		"--perms":          {n: 1, apply: permsMod, help: "Mode of the next --dir, --tmpfs, --file or --bind-data"},
-		"--size":           {n: 1, apply: sizeMod, help: "Size of the next --tmpfs (e.g. 64M)"},
-		"--seccomp":        {n: 1, unsupported: "not supported yet", help: "Seccomp filter from FD (not supported yet)"},
-		"--add-seccomp-fd": {n: 1, unsupported: "not supported yet", help: "Extra seccomp filter from FD (not supported yet)"},
-		"--block-fd":       {n: 1, apply: setFD("--block-fd", func(s *Spec) *int { return &s.BlockFD }), help: "Wait for a byte (or EOF) on FD before running the program"},
+		"--bind":         {n: 2, oneOrTwo: true, apply: bindOp(OpBind, false), help: "Bind host SRC at DEST, writable"},
+		"--bind-try":     {n: 2, oneOrTwo: true, apply: bindOp(OpBind, true), help: "--bind, skipped when SRC is missing"},
+		"--dev-bind":     {n: 2, oneOrTwo: true, apply: bindOp(OpDevBind, false), help: "--bind that keeps device files usable"},
+		"--dev-bind-try": {n: 2, oneOrTwo: true, apply: bindOp(OpDevBind, true), help: "--dev-bind, skipped when SRC is missing"},
+		"--ro-bind":      {n: 2, oneOrTwo: true, apply: bindOp(OpROBind, false), help: "Bind host SRC at DEST read-only, submounts too"},
+		"--ro-bind-try":  {n: 2, oneOrTwo: true, apply: bindOp(OpROBind, true), help: "--ro-bind, skipped when SRC is missing"},
+		"--bind-fd":      {n: 2, apply: fdOp(OpBindFD, false), help: "Bind the directory open on FD at DEST"},
+		"--ro-bind-fd":   {n: 2, missing: "--bind-fd takes two arguments", apply: fdOp(OpROBindFD, false), help: "Bind the directory open on FD at DEST read-only"},
+		"--remount-ro":   {n: 1, missing: "--remount-ro takes one argument", apply: destOp(OpRemountRO, false), help: "Make the mount at DEST read-only (not its submounts)"},
+		"--overlay-src":  {n: 1, overlaySrc: true, apply: overlaySrc, help: "Lower layer for the next overlay"},
+		"--overlay":      {n: 3, overlaySrc: true, apply: overlayOp(OpOverlay), help: "Overlay on DEST writing to RWSRC (WORKDIR: empty, same fs)"},
+		"--tmp-overlay":  {n: 1, overlaySrc: true, apply: overlayOp(OpTmpOverlay), help: "Overlay on DEST whose writes vanish with the sandbox"},
+		"--ro-overlay":   {n: 1, overlaySrc: true, apply: overlayOp(OpROOverlay), help: "Read-only overlay on DEST"},
+		"--exec-label":   {n: 1, apply: noLabels, help: "SELinux exec label (not supported)"},
+		"--file-label":   {n: 1, apply: noLabels, help: "SELinux file label (not supported)"},
+		"--proc":         {n: 1, apply: destOp(OpProc, false), help: "New /proc at DEST"},
+		"--dev":          {n: 1, apply: destOp(OpDev, false), help: "Minimal /dev at DEST"},
+		"--tmpfs":        {n: 1, usesPerms: true, usesSize: true, apply: destOp(OpTmpfs, true), help: "Empty tmpfs at DEST"},
+		"--mqueue":       {n: 1, apply: destOp(OpMqueue, false), help: "POSIX message queue fs at DEST"},
+		"--dir":          {n: 1, usesPerms: true, apply: destOp(OpDir, true), help: "Create directory DEST"},
+		"--file":         {n: 2, usesPerms: true, apply: fdOp(OpFile, true), help: "Create DEST with the data read from FD"},
+		"--bind-data":    {n: 2, usesPerms: true, apply: fdOp(OpBindData, true), help: "Bind a file holding FD's data at DEST"},
+		"--ro-bind-data": {n: 2, usesPerms: true, apply: fdOp(OpROBindData, true), help: "Bind a file holding FD's data at DEST read-only"},
+		"--symlink":      {n: 2, apply: symlinkOp, help: "Create symlink DEST pointing to TARGET"},
+		"--chmod":        {n: 2, apply: chmodOp, help: "Change the mode of existing PATH"},
+		"--perms":        {n: 1, apply: permsMod, help: "Mode of the next --dir, --tmpfs, --file or --bind-data"},
+		"--size":         {n: 1, apply: sizeMod, help: "Size of the next --tmpfs (e.g. 64M)"},
+		"--seccomp": {n: 1, apply: func(ps *parser, name string, v []string) error {
+			fd, err := ps.parseFD(name, v[0])
+			if err != nil {
+				return err
+			}
+			if ps.seen["--add-seccomp-fd"] {
+				return usagef(name, "--seccomp cannot be combined with --add-seccomp-fd")
+			}
+			ps.s.SeccompFDs = []int{fd} // the last --seccomp wins
+			return nil
+		}, help: "Also apply the seccomp program (struct sock_filter[]) read from FD"},
+		"--add-seccomp-fd": {n: 1, apply: func(ps *parser, name string, v []string) error {
+			fd, err := ps.parseFD(name, v[0])
+			if err != nil {
+				return err
+			}
+			if ps.seen["--seccomp"] {
+				return usagef(name, "--add-seccomp-fd cannot be combined with --seccomp")
+			}
+			ps.s.SeccompFDs = append(ps.s.SeccompFDs, fd)
+			return nil
+		}, help: "Also apply this seccomp program from FD (repeatable)"},
+		"--allow": {only: Sandbox, n: 1, apply: func(ps *parser, name string, v []string) error {
+			for _, g := range strings.Split(v[0], ",") {
+				if g != "" {
+					ps.s.Allow = append(ps.s.Allow, g)
+				}
+			}
+			return nil
+		}, help: "Loosen the default seccomp policy by group (see --print-policy), e.g. ptrace"},
+		"--no-landlock":  {only: Sandbox, apply: setBool(func(s *Spec) *bool { return &s.NoLandlock }), help: "Do not add Landlock filesystem rules behind the mount namespace"},
+		"--print-policy": {only: Sandbox, apply: func(ps *parser, _ string, _ []string) error { ps.action = ActionPrintPolicy; return nil }, help: "Print the seccomp policy in words and exit"},
+		"--block-fd":     {n: 1, apply: setFD("--block-fd", func(s *Spec) *int { return &s.BlockFD }), help: "Wait for a byte (or EOF) on FD before running the program"},
 		"--userns-block-fd": {n: 1, apply: setFD("--userns-block-fd", func(s *Spec) *int { return &s.UsernsBlockFD }),
 			help: "Wait on FD before the id maps are written (the caller writes them)"},
 		"--info-fd":         {n: 1, apply: setFD("--info-fd", func(s *Spec) *int { return &s.InfoFD }), help: "Write the sandbox's pid and namespace ids to FD as JSON"},

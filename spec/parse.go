@@ -30,6 +30,7 @@ const (
 	ActionRun Action = iota
 	ActionHelp
 	ActionVersion
+	ActionPrintPolicy
 )
 
 // ArgsReader reads the NUL-separated arguments of --args FD.

@@ -1079,7 +1079,8 @@ func TestParseSandbox(t *testing.T) {
 		{name: "userns-block-fd needs info-fd", args: []string{"--userns-block-fd", "3", "sh"}, wantFlag: "--userns-block-fd"},
 		{name: "bwrap's --argv0 twice", args: []string{"--argv0", "a", "--argv0", "b", "sh"}, wantFlag: "--argv0"},
 		{name: "nested args", args: []string{"--args", "3", "sh"}, files: map[int]string{3: nul("--args", "3")}, wantFlag: "--args"},
-		{name: "unsupported seccomp", args: []string{"--seccomp", "3", "sh"}, wantFlag: "--seccomp"},
+		{name: "unsupported userns", args: []string{"--userns", "3", "sh"}, wantFlag: "--userns"},
+		{name: "seccomp with add-seccomp-fd", args: []string{"--add-seccomp-fd", "3", "--seccomp", "4", "sh"}, wantFlag: "--seccomp"},
 	}
 	runParseTests(t, Sandbox, tests)
 

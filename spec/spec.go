@@ -159,6 +159,17 @@ type Spec struct {
 	NoDefaults    bool `json:"no_defaults,omitempty"`
 	// ShareNet records --share-net, which the defaults honour.
 	ShareNet bool `json:"share_net,omitempty"`
+	// SeccompFDs are the caller's seccomp programs (--seccomp or
+	// --add-seccomp-fd), applied after the default policy, in order.
+	SeccompFDs []int `json:"seccomp_fds,omitempty"`
+	// Allow names the groups of the default seccomp policy to loosen.
+	Allow []string `json:"allow,omitempty"`
+	// NoLandlock turns the Landlock layer off.
+	NoLandlock bool `json:"no_landlock,omitempty"`
+	// DisableUserns forbids creating user namespaces inside;
+	// AssertUsernsDisabled fails unless that is impossible.
+	DisableUserns        bool `json:"disable_userns,omitempty"`
+	AssertUsernsDisabled bool `json:"assert_userns_disabled,omitempty"`
 	// Warnings are printed before the sandbox starts (repeated options).
 	Warnings []string `json:"-"`
 }

@@ -46,6 +46,12 @@ func Validate(s *Spec, realUID, realGID int) error {
 // validateEarly runs the checks bubblewrap makes before it implies a user
 // namespace: --userns-block-fd needs an explicit --unshare-user.
 func validateEarly(s *Spec, seen map[string]bool) error {
+	if s.DisableUserns && s.Personality == Bwrap && !seen["--unshare-user"] {
+		return usagef("--disable-userns", "--disable-userns requires --unshare-user")
+	}
+	if s.DisableUserns && s.UsernsBlockFD != NoFD {
+		return usagef("--disable-userns", "--disable-userns is not compatible with  --userns-block-fd")
+	}
 	if s.UsernsBlockFD == NoFD {
 		return nil
 	}

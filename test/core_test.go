@@ -539,3 +539,32 @@ func TestHomeNotBoundByDefault(t *testing.T) {
 		t.Fatalf("a project under home is bound and used: %s", r)
 	}
 }
+
+// TestOpsAfterRootBind: ops after a bind over / itself land on top of it (a
+// regression: they once went to the hidden tmpfs below, leaving the host's
+// /proc and /tmp visible).
+func TestOpsAfterRootBind(t *testing.T) {
+	r := bw(t, "--ro-bind", "/", "/", "--unshare-pid", "--proc", "/proc", "--tmpfs", "/tmp", "sh", "-c",
+		"ls /proc | grep -c '^[0-9]'; ls -A /tmp | wc -l")
+	mustCode(t, r, 0)
+	f := strings.Fields(r.stdout)
+	if len(f) != 2 || f[1] != "0" {
+		t.Fatalf("/tmp is not the fresh tmpfs: %s", r)
+	}
+	if n, _ := strconv.Atoi(f[0]); n > 4 {
+		t.Fatalf("/proc shows %d processes: the host's /proc is visible", n)
+	}
+	// The host's /tmp (under the staging tmpfs of the setup) stays what it
+	// is in a recursive bind of /.
+	dir := workDir(t)
+	os.WriteFile(filepath.Join(dir, "marker"), []byte("x"), 0o644)
+	r = bw(t, "--ro-bind", "/", "/", "cat", filepath.Join(dir, "marker"))
+	mustCode(t, r, 0)
+	// And the sandbox personality's default /tmp goes on top of --ro-bind / /
+	// while the working directory (under /tmp) is still bound.
+	r = runWith(t, runOpts{dir: dir}, sandboxBin, "--ro-bind", "/", "/", "--", "sh", "-c", "pwd; cat marker; ls /tmp")
+	mustCode(t, r, 0)
+	if !strings.HasPrefix(r.stdout, dir+"\nx") {
+		t.Fatalf("cwd under a default /tmp over --ro-bind / /: %s", r)
+	}
+}

@@ -39,6 +39,8 @@ func main() {
 			os.Exit(sbruntime.InitMain(os.Args[0], os.Args[2:]))
 		case sbruntime.StageExec:
 			os.Exit(sbruntime.ExecMain(os.Args[2:]))
+		case sbruntime.StageNoop:
+			os.Exit(0)
 		}
 	}
 	os.Exit(run(os.Args))
