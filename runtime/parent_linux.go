@@ -106,6 +106,10 @@ func Run(s *spec.Spec, opt Options) (int, error) {
 		}
 	}
 
+	if len(s.SeccompFDs) > 0 {
+		// Never run with a caller's filter silently dropped.
+		return 0, setupErr("--seccomp/--add-seccomp-fd: not supported yet", "--seccomp: not supported yet", "")
+	}
 	idPlan, err := chooseIDs(s, uid, gid)
 	if err != nil {
 		return 0, err

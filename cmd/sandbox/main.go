@@ -119,6 +119,9 @@ func run(argv []string) int {
 	case spec.ActionHelp:
 		fmt.Print(spec.Help(p, argv[0]))
 		return 0
+	case spec.ActionPrintPolicy:
+		u.errorf("--print-policy: the seccomp policy is not built yet", "")
+		return u.failStatus()
 	case spec.ActionVersion:
 		if p == spec.Bwrap {
 			fmt.Println("bubblewrap " + bwrapVersion)
