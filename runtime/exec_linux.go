@@ -81,8 +81,29 @@ func execProgram(plan *Plan, report *os.File) int {
 	if err := secure.DropCaps(keep, last); err != nil {
 		return fail(report, &SetupError{Msg: "drop capabilities: " + err.Error(), BwrapMsg: err.Error(), Exit: ExitSetup})
 	}
+	// Landlock needs no_new_privs (set by DropCaps) and must come before
+	// seccomp, whose policy refuses nothing Landlock uses.
+	if plan.Landlock {
+		if _, err := secure.ApplyLandlock(secure.LandlockRules(s.Ops)); err != nil {
+			return fail(report, &SetupError{Msg: "landlock: " + err.Error(), BwrapMsg: "landlock: " + err.Error(),
+				Hint: "--no-landlock turns this layer off", Exit: ExitSetup})
+		}
+	}
 	if s.BlockFD != spec.NoFD {
 		waitFD(s.BlockFD)
+	}
+	// WARNING: seccomp last: once loaded, the calls it refuses (mount,
+	// chroot...) are gone for us too. The caller's filters stack after ours;
+	// they can change which errno a refused call gets, never allow it.
+	if plan.Seccomp != nil {
+		if err := secure.LoadFilter(plan.Seccomp); err != nil {
+			return fail(report, &SetupError{Msg: "seccomp: " + err.Error(), BwrapMsg: "prctl(PR_SET_SECCOMP): " + errnoText(err), Exit: ExitSetup})
+		}
+	}
+	for _, prog := range plan.UserFilters {
+		if err := secure.LoadFilter(prog); err != nil {
+			return fail(report, &SetupError{Msg: "--seccomp: load the filter: " + err.Error(), BwrapMsg: "prctl(PR_SET_SECCOMP): " + errnoText(err), Exit: ExitSetup})
+		}
 	}
 	argv := append([]string(nil), s.Command...)
 	path, err := lookPath(s.Command[0], envValue(env, "PATH"))

@@ -251,20 +251,27 @@ func InheritedFDs() []int {
 
 // ReadArgsFD reads the NUL-separated arguments of --args FD and closes it.
 func ReadArgsFD(fd int) ([]string, error) {
-	f := os.NewFile(uintptr(fd), "args")
+	b, err := readAllFD(fd)
+	if err != nil || len(b) == 0 {
+		return nil, err
+	}
+	s := strings.TrimSuffix(string(b), "\x00")
+	return strings.Split(s, "\x00"), nil
+}
+
+// readAllFD reads fd to EOF and closes it. Errors carry strerror(3)'s
+// wording, as bubblewrap prints them.
+func readAllFD(fd int) ([]byte, error) {
+	f := os.NewFile(uintptr(fd), "fd")
 	if f == nil {
-		return nil, syscall.EBADF
+		return nil, errors.New(errnoText(syscall.EBADF))
 	}
 	defer f.Close()
 	b, err := io.ReadAll(f)
 	if err != nil {
 		return nil, errors.New(errnoText(unwrapErrno(err)))
 	}
-	if len(b) == 0 {
-		return nil, nil
-	}
-	s := strings.TrimSuffix(string(b), "\x00")
-	return strings.Split(s, "\x00"), nil
+	return b, nil
 }
 
 func unwrapErrno(err error) error {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"syscall"
 
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 
 	"sandbox/secure"
@@ -33,10 +34,45 @@ type Plan struct {
 	InitFDs []int `json:"init_fds"`
 	// Console is the terminal bound at /dev/console by --dev.
 	Console string `json:"console,omitempty"`
+	// Landlock: apply Landlock rules (LandlockABI > 0 when it will work).
+	Landlock    bool `json:"landlock"`
+	LandlockABI int  `json:"landlock_abi"`
+	// Seccomp is the default policy's filter (sandbox personality), nil for
+	// none; UserFilters are the caller's, loaded after it in order.
+	Seccomp     []bpf.RawInstruction   `json:"seccomp,omitempty"`
+	UserFilters [][]bpf.RawInstruction `json:"user_filters,omitempty"`
 	// UseInit: a pid-1 init runs above the program.
 	UseInit bool `json:"use_init"`
 	// PIDNS: a new pid namespace was created.
 	PIDNS bool `json:"pidns"`
+}
+
+// compileSeccomp builds the filters before anything starts, so that a bad
+// --allow group or a malformed caller's program fails early: the default
+// policy (sandbox personality only; bubblewrap has none) and the programs
+// read from --seccomp/--add-seccomp-fd, which are closed once read.
+func (plan *Plan) compileSeccomp(s *spec.Spec) error {
+	if s.Personality == spec.Sandbox {
+		pol, err := secure.DefaultPolicy(s.Allow)
+		if err != nil {
+			return &SetupError{Msg: "--allow: " + err.Error(), BwrapMsg: err.Error(), Hint: "see sandbox --print-policy", Exit: ExitSetup}
+		}
+		if plan.Seccomp, err = pol.Compile(); err != nil {
+			return setupErr("compile the seccomp policy: "+err.Error(), "", "")
+		}
+	}
+	for _, fd := range s.SeccompFDs {
+		b, err := readAllFD(fd)
+		if err != nil {
+			return setupErr(fmt.Sprintf("--seccomp fd %d: %v", fd, err), "Can't read seccomp data: "+err.Error(), "")
+		}
+		prog, err := secure.ParseRawFilter(b)
+		if err != nil {
+			return setupErr(fmt.Sprintf("--seccomp fd %d: %v", fd, err), err.Error(), "the fd must hold an array of struct sock_filter")
+		}
+		plan.UserFilters = append(plan.UserFilters, prog)
+	}
+	return nil
 }
 
 // SetupError is a failure of the sandbox itself, with both personalities'
@@ -84,7 +120,17 @@ func Run(s *spec.Spec, opt Options) (int, error) {
 	plan.UseInit = (s.Namespaces.PID && !s.AsPID1) || s.SyncFD != spec.NoFD || hasLock(s)
 	plan.Keep = uint64(capsToKeep(s, uid))
 	plan.Console = consoleTTY()
+	if s.Personality == spec.Sandbox && !s.NoLandlock {
+		// Landlock is best effort: without it (ABI 0, or ABI 1 whose
+		// rename rules break package managers) the namespaces still hold;
+		// --verbose and --info-fd say which.
+		plan.LandlockABI = secure.LandlockABI()
+		plan.Landlock = plan.LandlockABI > 0
+	}
 	parentOnly := map[int]bool{s.InfoFD: true, s.JSONStatusFD: true, s.UsernsBlockFD: true}
+	for _, fd := range s.SeccompFDs {
+		parentOnly[fd] = true // read (and closed) by compileSeccomp
+	}
 	initOnly := map[int]bool{s.SyncFD: true}
 	for _, op := range s.Ops {
 		if op.FD != spec.NoFD {
@@ -106,9 +152,8 @@ func Run(s *spec.Spec, opt Options) (int, error) {
 		}
 	}
 
-	if len(s.SeccompFDs) > 0 {
-		// Never run with a caller's filter silently dropped.
-		return 0, setupErr("--seccomp/--add-seccomp-fd: not supported yet", "--seccomp: not supported yet", "")
+	if err := plan.compileSeccomp(s); err != nil {
+		return 0, err
 	}
 	idPlan, err := chooseIDs(s, uid, gid)
 	if err != nil {
@@ -217,6 +262,16 @@ func (p *parent) run() (int, error) {
 	pid := cmd.Process.Pid
 	if p.opt.Logf != nil && s.Namespaces.User {
 		p.opt.Logf("id mapping: %s (uid %s, gid %s)%s", p.ids.Kind, mapText(p.ids.UIDs), mapText(p.ids.GIDs), whyText(p.ids.Why))
+	}
+	if p.opt.Logf != nil && s.Personality == spec.Sandbox {
+		switch {
+		case s.NoLandlock:
+			p.opt.Logf("landlock: off (--no-landlock)")
+		case p.plan.Landlock:
+			p.opt.Logf("landlock: ABI %d", p.plan.LandlockABI)
+		default:
+			p.opt.Logf("landlock: not available on this kernel (ABI %d); the mount namespace alone limits the filesystem", p.plan.LandlockABI)
+		}
 	}
 
 	if err := p.writeInfo(pid); err != nil {
@@ -369,6 +424,9 @@ func (p *parent) writeInfo(pid int) error {
 	if s.Personality == spec.Sandbox && s.Namespaces.User {
 		extra = append(extra, fmt.Sprintf("%q: %q", "id-mapping", p.ids.Kind))
 	}
+	if s.Personality == spec.Sandbox {
+		extra = append(extra, fmt.Sprintf("%q: %d", "landlock-abi", p.landlockABI()))
+	}
 	if s.InfoFD != spec.NoFD {
 		if err := writeFD(s.InfoFD, InfoJSON(pid, ns, extra)); err != nil {
 			return setupErr("write to --info-fd: "+err.Error(), "Write to info_fd: "+errnoText(err), "")
@@ -381,6 +439,14 @@ func (p *parent) writeInfo(pid int) error {
 		}
 	}
 	return nil
+}
+
+// landlockABI is the ABI the program runs under, 0 for none.
+func (p *parent) landlockABI() int {
+	if p.plan.Landlock {
+		return p.plan.LandlockABI
+	}
+	return 0
 }
 
 func (p *parent) namespaceInodes(pid int) []NSInode {

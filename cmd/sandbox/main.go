@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	sbruntime "sandbox/runtime"
+	"sandbox/secure"
 	"sandbox/spec"
 )
 
@@ -120,8 +121,13 @@ func run(argv []string) int {
 		fmt.Print(spec.Help(p, argv[0]))
 		return 0
 	case spec.ActionPrintPolicy:
-		u.errorf("--print-policy: the seccomp policy is not built yet", "")
-		return u.failStatus()
+		pol, err := secure.DefaultPolicy(s.Allow)
+		if err != nil {
+			u.errorf("--allow: "+err.Error(), "")
+			return u.failStatus()
+		}
+		fmt.Print(pol.Describe())
+		return 0
 	case spec.ActionVersion:
 		if p == spec.Bwrap {
 			fmt.Println("bubblewrap " + bwrapVersion)
