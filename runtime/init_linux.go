@@ -99,7 +99,7 @@ func setup(plan *Plan) (*fs.Root, error) {
 			return nil, err
 		}
 	}
-	if err := limitUserns(s); err != nil {
+	if err := limitUserns(s, plan.SeccompBlocksUserns); err != nil {
 		return nil, err
 	}
 	root, err := fs.Open(s.Ops)
@@ -124,15 +124,15 @@ func setup(plan *Plan) (*fs.Root, error) {
 // it; the program, without CAP_SYS_RESOURCE there, cannot raise it again.
 // --assert-userns-disabled then tries to create one and fails if it can.
 // Both use the host's /proc, so they run before pivot_root.
-func limitUserns(s *spec.Spec) error {
+func limitUserns(s *spec.Spec, seccompBlocks bool) error {
 	if s.DisableUserns {
 		if err := os.WriteFile("/proc/sys/user/max_user_namespaces", []byte("0"), 0); err != nil {
 			return &SetupError{Msg: "--disable-userns: set user.max_user_namespaces=0: " + err.Error(),
 				BwrapMsg: "sysctl user.max_user_namespaces = 1: " + errnoText(err), Exit: ExitSetup}
 		}
 	}
-	if !s.AssertUsernsDisabled {
-		return nil
+	if !s.AssertUsernsDisabled || seccompBlocks {
+		return nil // the default seccomp policy refuses them to the program
 	}
 	probe := &exec.Cmd{
 		Path:        "/proc/self/exe",

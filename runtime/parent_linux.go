@@ -41,6 +41,9 @@ type Plan struct {
 	// none; UserFilters are the caller's, loaded after it in order.
 	Seccomp     []bpf.RawInstruction   `json:"seccomp,omitempty"`
 	UserFilters [][]bpf.RawInstruction `json:"user_filters,omitempty"`
+	// SeccompBlocksUserns: the default policy refuses nested user
+	// namespaces (no --allow userns).
+	SeccompBlocksUserns bool `json:"seccomp_blocks_userns,omitempty"`
 	// UseInit: a pid-1 init runs above the program.
 	UseInit bool `json:"use_init"`
 	// PIDNS: a new pid namespace was created.
@@ -59,6 +62,12 @@ func (plan *Plan) compileSeccomp(s *spec.Spec) error {
 		}
 		if plan.Seccomp, err = pol.Compile(); err != nil {
 			return setupErr("compile the seccomp policy: "+err.Error(), "", "")
+		}
+		plan.SeccompBlocksUserns = true
+		for _, g := range s.Allow {
+			if g == secure.GroupUserns {
+				plan.SeccompBlocksUserns = false
+			}
 		}
 	}
 	for _, fd := range s.SeccompFDs {

@@ -172,6 +172,9 @@ func TestInfoFDSaysIDMapping(t *testing.T) {
 	if kind != "single" && kind != "subordinate-range" {
 		t.Fatalf("info has no id-mapping: %q", info)
 	}
+	if abi, ok := doc["landlock-abi"].(float64); !ok || abi < 0 {
+		t.Fatalf("info has no landlock-abi: %q", info)
+	}
 	lines := strings.Split(strings.TrimSpace(string(status)), "\n")
 	if len(lines) != 2 || !strings.Contains(lines[0], `"id-mapping": "`+kind+`"`) || lines[1] != `{ "exit-code": 0 }` {
 		t.Fatalf("json status: %q", status)

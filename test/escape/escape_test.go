@@ -242,3 +242,18 @@ func TestLandlock(t *testing.T) {
 	expect(t, probe(t, nil, "write", "/tmp/ok"), "ok")
 	expect(t, probe(t, []string{"--no-landlock"}, "mkdir", "/escape-probe"), "ok")
 }
+
+// TestDisableUserns: --disable-userns makes nested user namespaces
+// impossible even where the seccomp policy would allow them, and
+// --assert-userns-disabled holds exactly when they are impossible.
+func TestDisableUserns(t *testing.T) {
+	expect(t, probe(t, []string{"--allow", "userns"}, "sys", "clone-newuser"), "ok")
+	expect(t, probe(t, []string{"--allow", "userns", "--disable-userns"}, "sys", "clone-newuser"), "ENOSPC")
+	expect(t, probe(t, []string{"--allow", "userns", "--disable-userns", "--assert-userns-disabled"}, "sys", "clone-newuser"), "ENOSPC")
+	expect(t, probe(t, []string{"--assert-userns-disabled"}, "sys", "clone-newuser"), "EPERM")
+	cmd := exec.Command(sandboxBin, "--allow", "userns", "--assert-userns-disabled", "--ro-bind", "/usr", "--", "true")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "--assert-userns-disabled") {
+		t.Fatalf("--assert-userns-disabled with user namespaces allowed: %v\n%s", err, out)
+	}
+}
