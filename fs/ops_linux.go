@@ -520,7 +520,13 @@ func (r *Root) BindData(op spec.Op) error {
 		unix.Close(fd)
 		return &OpError{Op: op, Path: op.Dest, What: "set mode on file for", Err: err}
 	}
-	if err := copyFromFD(op, fd); err != nil {
+	if op.FD == spec.NoFD {
+		_, err = unix.Write(fd, op.Data)
+		unix.Close(fd)
+		if err != nil {
+			return &OpError{Op: op, Path: op.Dest, What: "write data to file", Err: err}
+		}
+	} else if err := copyFromFD(op, fd); err != nil {
 		return err
 	}
 	if err := r.ensureFile(op, op.Dest); err != nil {

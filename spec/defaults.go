@@ -17,6 +17,9 @@ type Host struct {
 	MergedUsr map[string]string
 }
 
+// UserNetDNS is the resolver's address inside a --net user sandbox.
+const UserNetDNS = "10.0.2.3"
+
 // DefaultHostname is the hostname the sandbox personality gives a new UTS
 // namespace when none is asked for.
 const DefaultHostname = "sandbox"
@@ -76,6 +79,13 @@ func ApplyDefaults(s *Spec, h Host) []string {
 		s.Ops = append(s.Ops, Op{Kind: OpROBind, Source: h.Cwd, Dest: h.Cwd, FD: NoFD, Perms: -1, Default: true, Try: true})
 		notes = append(notes, "--ro-bind "+h.Cwd+" "+h.Cwd)
 		cwdBound = true
+	}
+	if s.Net.Mode == NetUser {
+		// The sandbox's own resolver; last, so that a bound /etc does not
+		// hide it.
+		s.Ops = append(s.Ops, Op{Kind: OpROBindData, Dest: "/etc/resolv.conf", FD: NoFD, Perms: 0o644, Default: true,
+			Data: []byte("nameserver " + UserNetDNS + "\n")})
+		notes = append(notes, "--ro-bind-data (nameserver "+UserNetDNS+") /etc/resolv.conf")
 	}
 	if s.Chdir == "" && cwdBound {
 		s.Chdir = h.Cwd

@@ -143,6 +143,47 @@ func init() {
 			}
 			return nil
 		}, help: "Loosen the default seccomp policy by group (see --print-policy), e.g. ptrace"},
+		"--net": {only: Sandbox, n: 1, apply: func(ps *parser, name string, v []string) error {
+			switch m := NetMode(v[0]); m {
+			case NetNone, NetUser:
+				ps.s.Net.Mode, ps.s.Namespaces.Net, ps.s.ShareNet = m, true, false
+			case NetHost:
+				ps.s.Net.Mode, ps.s.Namespaces.Net, ps.s.ShareNet = m, false, true
+			default:
+				return &UsageError{Flag: name, Msg: fmt.Sprintf("%s: unknown mode %q", name, v[0]), Hint: "use none (only lo), user (user-mode networking) or host (the host's network)"}
+			}
+			return nil
+		}, help: "none (only lo, the default), user (user-mode networking) or host"},
+		"--net-backend": {only: Sandbox, n: 1, apply: func(ps *parser, name string, v []string) error {
+			switch v[0] {
+			case BackendNetstack, BackendSlirp4netns, BackendPasta:
+				ps.s.Net.Backend = v[0]
+				return nil
+			}
+			return &UsageError{Flag: name, Msg: fmt.Sprintf("%s: unknown backend %q", name, v[0]), Hint: "use netstack (built in), slirp4netns or pasta"}
+		}, help: "Stack for --net user: netstack (built in, default), slirp4netns or pasta"},
+		"--publish": {only: Sandbox, n: 1, apply: publishFlag, help: "Forward a host port to the sandbox: [hostip:]hostport:sandboxport[/tcp|/udp]"},
+		"-p":        {only: Sandbox, n: 1, apply: publishFlag, help: "Same as --publish"},
+		"--net-allow": {only: Sandbox, n: 1, apply: func(ps *parser, _ string, v []string) error {
+			ps.s.Net.Allow = append(ps.s.Net.Allow, v[0])
+			return nil
+		}, help: "Allow egress to an IP, CIDR, port or domain (a domain turns on allowlist mode)"},
+		"--net-deny": {only: Sandbox, n: 1, apply: func(ps *parser, _ string, v []string) error {
+			ps.s.Net.Deny = append(ps.s.Net.Deny, v[0])
+			return nil
+		}, help: "Refuse egress to an IP, CIDR, port or domain"},
+		"--net-allow-host-loopback": {only: Sandbox, apply: func(ps *parser, _ string, _ []string) error {
+			ps.s.Net.AllowHostLoopback = true
+			return nil
+		}, help: "Let the sandbox reach the host's 127.0.0.1 at 10.0.2.2"},
+		"--net-log": {only: Sandbox, n: 1, apply: func(ps *parser, _ string, v []string) error {
+			ps.s.Net.Log = v[0]
+			return nil
+		}, help: "Append every refused connection to FILE as a JSON line"},
+		"--net-dns": {only: Sandbox, n: 1, apply: func(ps *parser, _ string, v []string) error {
+			ps.s.Net.DNS = append(ps.s.Net.DNS, v[0])
+			return nil
+		}, help: "Upstream DNS server for the sandbox's resolver (default: the host's)"},
 		"--no-landlock":  {only: Sandbox, apply: setBool(func(s *Spec) *bool { return &s.NoLandlock }), help: "Do not add Landlock filesystem rules behind the mount namespace"},
 		"--print-policy": {only: Sandbox, apply: func(ps *parser, _ string, _ []string) error { ps.action = ActionPrintPolicy; return nil }, help: "Print the seccomp policy in words and exit"},
 		"--block-fd":     {n: 1, apply: setFD("--block-fd", func(s *Spec) *int { return &s.BlockFD }), help: "Wait for a byte (or EOF) on FD before running the program"},
@@ -177,6 +218,15 @@ func init() {
 			flagTable[name] = f
 		}
 	}
+}
+
+func publishFlag(ps *parser, name string, v []string) error {
+	p, err := ParsePublish(v[0])
+	if err != nil {
+		return &UsageError{Flag: name, Msg: fmt.Sprintf("%s %s: %v", name, v[0], err), Hint: "e.g. -p 8080:80 or -p 0.0.0.0:8443:443/tcp"}
+	}
+	ps.s.Net.Publish = append(ps.s.Net.Publish, p)
+	return nil
 }
 
 // checkEnvName refuses what setenv(3) refuses: an empty name or one with '='.

@@ -11,6 +11,7 @@ var helpOrder = []struct{ group, names string }{
 	{"Namespaces", "--unshare-all --share-net --unshare-user --unshare-user-try --unshare-ipc --unshare-pid --unshare-net --unshare-uts --unshare-cgroup --unshare-cgroup-try --userns --userns2 --pidns"},
 	{"Identity and environment", "--uid --gid --id-map --hostname --chdir --clearenv --setenv --unsetenv"},
 	{"Filesystem (applied in order)", "--bind --bind-try --dev-bind --dev-bind-try --ro-bind --ro-bind-try --bind-fd --ro-bind-fd --remount-ro --overlay-src --overlay --tmp-overlay --ro-overlay --exec-label --file-label --proc --dev --tmpfs --mqueue --dir --file --bind-data --ro-bind-data --symlink --chmod --perms --size --lock-file"},
+	{"Network", "--net --net-backend --publish -p --net-allow --net-deny --net-allow-host-loopback --net-log --net-dns"},
 	{"Security", "--cap-add --cap-drop --allow --print-policy --no-landlock --seccomp --add-seccomp-fd --disable-userns --assert-userns-disabled"},
 	{"Process", "--sync-fd --block-fd --userns-block-fd --info-fd --json-status-fd --new-session --die-with-parent --as-pid-1"},
 }
@@ -25,7 +26,9 @@ var argNames = map[string]string{
 	"--mqueue": "DEST", "--dir": "DEST", "--file": "FD DEST", "--bind-data": "FD DEST",
 	"--ro-bind-data": "FD DEST", "--symlink": "TARGET DEST", "--chmod": "OCTAL PATH", "--perms": "OCTAL",
 	"--size": "BYTES", "--seccomp": "FD", "--add-seccomp-fd": "FD", "--block-fd": "FD",
-	"--userns-block-fd": "FD", "--info-fd": "FD", "--allow": "GROUP[,GROUP...]", "--json-status-fd": "FD", "--cap-add": "CAP", "--cap-drop": "CAP",
+	"--userns-block-fd": "FD", "--info-fd": "FD", "--allow": "GROUP[,GROUP...]", "--net": "MODE", "--net-backend": "NAME",
+	"--publish": "[IP:]PORT:PORT[/PROTO]", "-p": "[IP:]PORT:PORT[/PROTO]", "--net-allow": "RULE", "--net-deny": "RULE",
+	"--net-log": "FILE", "--net-dns": "IP[:PORT]", "--json-status-fd": "FD", "--cap-add": "CAP", "--cap-drop": "CAP",
 }
 
 // Help returns the --help text for the personality; prog is argv[0].

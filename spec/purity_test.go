@@ -107,7 +107,7 @@ func TestHelpListsEveryFlag(t *testing.T) {
 		help := Help(p, "prog")
 		var listed []string
 		for _, line := range strings.Split(help, "\n") {
-			if f := strings.Fields(line); len(f) > 0 && strings.HasPrefix(line, "    --") {
+			if f := strings.Fields(line); len(f) > 0 && strings.HasPrefix(line, "    -") {
 				listed = append(listed, f[0])
 			}
 		}

@@ -77,6 +77,9 @@ type Op struct {
 	Work string `json:"work,omitempty"`
 	// Default marks an op added by the sandbox personality's defaults.
 	Default bool `json:"default,omitempty"`
+	// Data is the content of a --bind-data-like op made by the sandbox
+	// itself (FD is NoFD then), e.g. the user network's resolv.conf.
+	Data []byte `json:"data,omitempty"`
 }
 
 // Namespaces says which namespaces are created.
@@ -159,6 +162,8 @@ type Spec struct {
 	NoDefaults    bool `json:"no_defaults,omitempty"`
 	// ShareNet records --share-net, which the defaults honour.
 	ShareNet bool `json:"share_net,omitempty"`
+	// Net configures the network (sandbox personality).
+	Net Net `json:"net"`
 	// SeccompFDs are the caller's seccomp programs (--seccomp or
 	// --add-seccomp-fd), applied after the default policy, in order.
 	SeccompFDs []int `json:"seccomp_fds,omitempty"`

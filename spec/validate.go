@@ -37,6 +37,9 @@ func Validate(s *Spec, realUID, realGID int) error {
 			return err
 		}
 	}
+	if err := validateNet(s); err != nil {
+		return err
+	}
 	if strings.ContainsRune(s.Hostname, 0) {
 		return &UsageError{Flag: "--hostname", Msg: "--hostname: name contains a NUL byte"}
 	}
@@ -89,6 +92,30 @@ func validateOp(p Personality, op Op) error {
 	}
 	if p == Sandbox && op.Dest != "" && !strings.HasPrefix(op.Dest, "/") && op.Kind != OpLockFile {
 		return &UsageError{Flag: flag, Msg: fmt.Sprintf("%s: destination %q is not an absolute path", flag, op.Dest), Hint: "sandbox paths start with /, e.g. " + flag + " " + cleanDest(op.Dest)}
+	}
+	return nil
+}
+
+// validateNet: the user-mode network's options need --net user.
+func validateNet(s *Spec) error {
+	n := s.Net
+	if n.Mode == NetUser {
+		if !s.Namespaces.Net {
+			return &UsageError{Flag: "--net", Msg: "--net user conflicts with --share-net", Hint: "drop one of them"}
+		}
+		return nil
+	}
+	for _, c := range []struct {
+		set  bool
+		flag string
+	}{
+		{len(n.Publish) > 0, "--publish"}, {len(n.Allow) > 0, "--net-allow"}, {len(n.Deny) > 0, "--net-deny"},
+		{n.AllowHostLoopback, "--net-allow-host-loopback"}, {n.Log != "", "--net-log"}, {len(n.DNS) > 0, "--net-dns"},
+		{n.Backend != "", "--net-backend"},
+	} {
+		if c.set {
+			return &UsageError{Flag: c.flag, Msg: c.flag + " requires --net user", Hint: "add --net user"}
+		}
 	}
 	return nil
 }
