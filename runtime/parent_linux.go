@@ -50,6 +50,9 @@ type Plan struct {
 	PIDNS bool `json:"pidns"`
 }
 
+// userNetReady turns on --net user once its stack is wired in.
+var userNetReady = false
+
 // compileSeccomp builds the filters before anything starts, so that a bad
 // --allow group or a malformed caller's program fails early: the default
 // policy (sandbox personality only; bubblewrap has none) and the programs
@@ -161,6 +164,9 @@ func Run(s *spec.Spec, opt Options) (int, error) {
 		}
 	}
 
+	if s.Net.Mode == spec.NetUser && !userNetReady {
+		return 0, setupErr("--net user: user-mode networking is not built yet", "", "")
+	}
 	if err := plan.compileSeccomp(s); err != nil {
 		return 0, err
 	}
