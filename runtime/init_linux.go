@@ -99,6 +99,11 @@ func setup(plan *Plan) (*fs.Root, error) {
 			return nil, err
 		}
 	}
+	if plan.NetBuiltin {
+		if err := setupUserNet(plan.NetSock); err != nil {
+			return nil, err
+		}
+	}
 	if err := limitUserns(s, plan.SeccompBlocksUserns); err != nil {
 		return nil, err
 	}

@@ -44,14 +44,16 @@ type Plan struct {
 	// SeccompBlocksUserns: the default policy refuses nested user
 	// namespaces (no --allow userns).
 	SeccompBlocksUserns bool `json:"seccomp_blocks_userns,omitempty"`
+	// NetSock is init's end of the socket that carries the TAP device to
+	// the parent (--net user with the built-in stack); NetBuiltin says
+	// init must create it.
+	NetSock    int  `json:"net_sock,omitempty"`
+	NetBuiltin bool `json:"net_builtin,omitempty"`
 	// UseInit: a pid-1 init runs above the program.
 	UseInit bool `json:"use_init"`
 	// PIDNS: a new pid namespace was created.
 	PIDNS bool `json:"pidns"`
 }
-
-// userNetReady turns on --net user once its stack is wired in.
-var userNetReady = false
 
 // compileSeccomp builds the filters before anything starts, so that a bad
 // --allow group or a malformed caller's program fails early: the default
@@ -110,6 +112,9 @@ type Options struct {
 	Inherited []int
 	// Logf prints --verbose lines; nil for none.
 	Logf func(format string, a ...any)
+	// Warnf prints what the user must know even without --verbose (a
+	// protection that is not in force); nil for none.
+	Warnf func(format string, a ...any)
 	// Argv0 is the name the stages show in ps.
 	Argv0 string
 }
@@ -164,9 +169,6 @@ func Run(s *spec.Spec, opt Options) (int, error) {
 		}
 	}
 
-	if s.Net.Mode == spec.NetUser && !userNetReady {
-		return 0, setupErr("--net user: user-mode networking is not built yet", "", "")
-	}
 	if err := plan.compileSeccomp(s); err != nil {
 		return 0, err
 	}
@@ -176,6 +178,16 @@ func Run(s *spec.Spec, opt Options) (int, error) {
 	}
 	p := &parent{s: s, plan: plan, opt: opt, ids: idPlan}
 	defer p.cleanup()
+	if s.Net.Mode == spec.NetUser {
+		if p.net, err = newUserNet(s, opt.Logf); err != nil {
+			return 0, err
+		}
+		defer p.net.close()
+		plan.NetBuiltin = p.net.backend() == spec.BackendNetstack
+		if !plan.NetBuiltin && opt.Warnf != nil {
+			opt.Warnf("--net-backend %s: the egress policy is not enforced: private ranges, link-local and the host's own addresses are reachable (only the host's loopback is refused); use the built-in netstack for the policy", p.net.backend())
+		}
+	}
 	return p.run()
 }
 
@@ -188,6 +200,8 @@ type parent struct {
 	cmd                 *exec.Cmd
 	ctlW, reportR, stat *os.File
 	closers             []*os.File
+	net                 *userNet
+	netErr              chan error
 }
 
 func (p *parent) cleanup() {
@@ -231,6 +245,10 @@ func (p *parent) run() (int, error) {
 	}
 	base := 3 + len(extra)
 	extra = append(extra, ctlR, reportW, statW)
+	if p.net != nil {
+		p.plan.NetSock = base + 3
+		extra = append(extra, p.net.child)
+	}
 
 	cmd := &exec.Cmd{
 		Path:       "/proc/self/exe",
@@ -300,12 +318,32 @@ func (p *parent) run() (int, error) {
 			return p.abort(setupErr("write id maps: "+err.Error(), "setting up uid map: "+err.Error(), mapHint(err)))
 		}
 	}
+	if p.net != nil {
+		p.net.child.Close()
+		if !p.plan.NetBuiltin {
+			if err := p.net.startExternal(pid); err != nil {
+				return p.abort(&SetupError{Msg: "--net-backend " + p.net.backend() + ": " + err.Error(), Exit: ExitSetup})
+			}
+		}
+	}
 	b, err := (&wirePlan{p.plan}).encode()
 	if err != nil {
 		return p.abort(err)
 	}
 	if err := writeFrame(ctlW, b); err != nil {
 		return p.abort(fmt.Errorf("send spec to the sandbox: %w", err))
+	}
+	if p.net != nil && p.plan.NetBuiltin {
+		// init sends the TAP device during its setup; the stack starts
+		// while the rest of the root is built.
+		p.netErr = make(chan error, 1)
+		go func() {
+			err := p.net.start()
+			p.netErr <- err // before the kill, so supervise finds it
+			if err != nil {
+				p.cmd.Process.Kill()
+			}
+		}()
 	}
 	return p.supervise(pid, sigs)
 }
@@ -404,6 +442,9 @@ func (p *parent) supervise(pid int, sigs chan os.Signal) (int, error) {
 				}
 				started = true
 			}
+			if err := p.netFailure(); err != nil {
+				return 0, err // the stack failed and stopped the sandbox
+			}
 			if started && p.s.JSONStatusFD != spec.NoFD {
 				writeFD(p.s.JSONStatusFD, StatusExitJSON(code))
 			}
@@ -411,6 +452,27 @@ func (p *parent) supervise(pid int, sigs chan os.Signal) (int, error) {
 		case sig := <-sigs:
 			p.forward(pid, sig.(syscall.Signal))
 		}
+	}
+}
+
+// netFailure is the user network's start error, if it failed.
+func (p *parent) netFailure() error {
+	if p.netErr == nil {
+		return nil
+	}
+	select {
+	case err := <-p.netErr:
+		p.netErr <- err
+		if err == nil {
+			return nil
+		}
+		var se *SetupError
+		if errors.As(err, &se) {
+			return se
+		}
+		return setupErr("--net user: "+err.Error(), "", "")
+	default:
+		return nil
 	}
 }
 

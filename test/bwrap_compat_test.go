@@ -490,7 +490,7 @@ func compatCases() []compatCase {
 		{name: "chmod read-only", args: bwCmd("--chmod", "0700", "/usr", "true")},
 
 		// --- --lock-file ---
-		{name: "lock-file held", numbers: true, fds: []fdSpec{{in: ""}}, args: bwSh(opts("--file", "3", "/l", "--lock-file", "/l"), "i=$(stat -c %i /l); grep \":$i \" /proc/locks | cut -d' ' -f2-")},
+		{name: "lock-file held", numbers: true, fds: []fdSpec{{in: ""}}, args: bwSh(opts("--file", "3", "/l", "--lock-file", "/l"), "i=$(stat -c %i /l); grep \":$i \" /proc/locks | awk '{print $2, $3, $4}'")},
 		{name: "lock-file missing", args: bwCmd("--lock-file", "/nope", "true")},
 
 		// --- --info-fd, --json-status-fd ---

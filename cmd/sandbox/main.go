@@ -147,7 +147,8 @@ func run(argv []string) int {
 			logf("default: %s", n)
 		}
 	}
-	code, err := sbruntime.Run(s, sbruntime.Options{Inherited: inherited, Logf: logf, Argv0: argv[0]})
+	warnf := func(format string, a ...any) { fmt.Fprintf(os.Stderr, u.prefix(4)+format+"\n", a...) }
+	code, err := sbruntime.Run(s, sbruntime.Options{Inherited: inherited, Logf: logf, Warnf: warnf, Argv0: argv[0]})
 	if err != nil {
 		var se *sbruntime.SetupError
 		if errors.As(err, &se) {

@@ -1,0 +1,185 @@
+// Package netstack is the default user-mode network backend: gVisor's
+// netstack fed the sandbox's TAP device directly. The sandbox, alone in its
+// network namespace, gets a default route to a gateway that lives in the
+// parent process; every TCP connection and UDP flow it opens is checked by an
+// egress policy and then re-opened from the host as an ordinary socket owned
+// by the user (slirp-style NAT). A DNS address answers through a callback,
+// the gateway address can stand for the host's loopback, and host ports can be
+// published into the sandbox.
+//
+// Split of work: the sandbox's init process (in the new network namespace,
+// with CAP_NET_ADMIN in its user namespace) calls CreateTAP and sends the fd
+// to the parent over SCM_RIGHTS; the parent calls New, Publish and Close.
+package netstack
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+)
+
+// ErrNoTUN reports that no TAP device could be made because /dev/net/tun is
+// missing or not usable by this user. Errors from CreateTAP wrap it.
+var ErrNoTUN = errors.New("no usable tun/tap device")
+
+// errRefused is what a destination that is never forwarded gets.
+var errRefused = errors.New("destination not forwarded")
+
+// Config describes the sandbox side of the virtual network. The zero value is
+// not usable; start from DefaultConfig.
+type Config struct {
+	// MTU of the TAP device and of the stack's NIC. Default 65520.
+	MTU uint32
+	// SandboxIP is the sandbox's address on the TAP device. Default 10.0.2.100.
+	SandboxIP netip.Addr
+	// GatewayIP is the sandbox's default route, answered by the stack, and
+	// the host loopback alias when HostLoopback is set. Default 10.0.2.2.
+	GatewayIP netip.Addr
+	// DNSIP is where UDP and TCP port 53 are answered by DNS. Default 10.0.2.3.
+	DNSIP netip.Addr
+	// PrefixLen is the length of the TAP subnet's prefix. Default 24.
+	PrefixLen int
+
+	// Decide is asked before every new outbound TCP connection and UDP flow
+	// (the first packet of a 5-tuple); a non-nil error refuses it (TCP gets
+	// a RST, UDP an ICMP port unreachable). dst is the address the sandbox
+	// asked for. nil allows every destination that is not refused anyway
+	// (see below). DNS queries to DNSIP:53 do not go through Decide: DNS is
+	// their policy point.
+	//
+	// Decide runs on the packet path for UDP and must not block for long.
+	// Loopback, unspecified, multicast and broadcast destinations, and the
+	// sandbox's own subnet other than GatewayIP and DNSIP, are refused
+	// before Decide is asked.
+	Decide func(proto string, dst netip.AddrPort) error
+	// DNS answers one DNS message (the UDP payload, or the TCP message
+	// without its length prefix). nil refuses DNS.
+	DNS func(query []byte) ([]byte, error)
+	// HostLoopback sends connections to GatewayIP to the host's 127.0.0.1
+	// (same port), once Decide allowed them (Decide sees GatewayIP as dst).
+	HostLoopback bool
+	// Logf receives diagnostics; nil discards them.
+	Logf func(format string, args ...any)
+}
+
+// DefaultConfig returns slirp4netns's classic layout: 10.0.2.100/24 with the
+// gateway at 10.0.2.2 and DNS at 10.0.2.3, MTU 65520.
+func DefaultConfig() Config {
+	return Config{
+		MTU:       65520,
+		SandboxIP: netip.AddrFrom4([4]byte{10, 0, 2, 100}),
+		GatewayIP: netip.AddrFrom4([4]byte{10, 0, 2, 2}),
+		DNSIP:     netip.AddrFrom4([4]byte{10, 0, 2, 3}),
+		PrefixLen: 24,
+	}
+}
+
+// Stats counts what the stack forwarded. Up is sandbox to host, down is host
+// to sandbox, payload bytes only.
+type Stats struct {
+	TCPConns  uint64 // outbound TCP connections forwarded
+	UDPFlows  uint64 // outbound UDP flows opened
+	Refused   uint64 // connections and flows refused (policy or failed dial)
+	Published uint64 // inbound connections and flows through published ports
+	BytesUp   uint64
+	BytesDown uint64
+}
+
+// validate checks the addresses belong together.
+func (c *Config) validate() error {
+	if c.MTU < 1280 || c.MTU > 65520 {
+		return fmt.Errorf("mtu %d out of range 1280-65520", c.MTU)
+	}
+	for _, a := range []struct {
+		name string
+		ip   netip.Addr
+	}{{"sandbox", c.SandboxIP}, {"gateway", c.GatewayIP}, {"dns", c.DNSIP}} {
+		if !a.ip.Is4() {
+			return fmt.Errorf("%s address %v: want an IPv4 address", a.name, a.ip)
+		}
+	}
+	if c.PrefixLen < 8 || c.PrefixLen > 30 {
+		return fmt.Errorf("prefix length %d out of range 8-30", c.PrefixLen)
+	}
+	p := c.prefix()
+	if !p.Contains(c.GatewayIP) || !p.Contains(c.DNSIP) {
+		return fmt.Errorf("gateway %v and dns %v must be inside %v", c.GatewayIP, c.DNSIP, p)
+	}
+	if c.SandboxIP == c.GatewayIP || c.SandboxIP == c.DNSIP || c.GatewayIP == c.DNSIP {
+		return fmt.Errorf("sandbox %v, gateway %v and dns %v must differ", c.SandboxIP, c.GatewayIP, c.DNSIP)
+	}
+	return nil
+}
+
+// prefix is the TAP subnet.
+func (c *Config) prefix() netip.Prefix {
+	return netip.PrefixFrom(c.SandboxIP, c.PrefixLen).Masked()
+}
+
+func (c *Config) logf(format string, args ...any) {
+	if c.Logf != nil {
+		c.Logf(format, args...)
+	}
+}
+
+// target says where the stack sends a flow.
+type target int
+
+const (
+	toHost target = iota // dial dst from the host
+	toDNS                // answer with Config.DNS
+)
+
+// route decides what happens to a new flow from the sandbox to dst: answered
+// by DNS, dialled on the host at the returned address, or refused. proto is
+// "tcp" or "udp".
+func (c *Config) route(proto string, dst netip.AddrPort) (target, netip.AddrPort, error) {
+	ip := dst.Addr().Unmap()
+	dst = netip.AddrPortFrom(ip, dst.Port())
+	switch {
+	case ip == c.DNSIP:
+		if dst.Port() != 53 || c.DNS == nil {
+			return 0, dst, errRefused
+		}
+		return toDNS, dst, nil
+	case ip == c.GatewayIP:
+		// Decide first even when the host loopback is closed: the policy
+		// refuses it too, and logs the attempt.
+		err := c.decide(proto, dst)
+		if !c.HostLoopback {
+			return 0, dst, errRefused
+		}
+		if err != nil {
+			return 0, dst, err
+		}
+		lo := netip.AddrFrom4([4]byte{127, 0, 0, 1})
+		return toHost, netip.AddrPortFrom(lo, dst.Port()), nil
+	case neverForwarded(ip), c.prefix().Contains(ip), dst.Port() == 0:
+		// WARNING: this check stands between raw packets the sandbox
+		// crafts and the host's loopback; it must come before Decide
+		// and must not depend on it.
+		return 0, dst, errRefused
+	}
+	if err := c.decide(proto, dst); err != nil {
+		return 0, dst, err
+	}
+	return toHost, dst, nil
+}
+
+func (c *Config) decide(proto string, dst netip.AddrPort) error {
+	if c.Decide == nil {
+		return nil
+	}
+	return c.Decide(proto, dst)
+}
+
+// neverForwarded reports addresses no sandbox flow may reach on the host:
+// its loopback (only GatewayIP with HostLoopback leads there), unspecified
+// and broadcast addresses, which the kernel would treat as "this host", and
+// multicast.
+func neverForwarded(ip netip.Addr) bool {
+	return !ip.IsValid() || ip.IsLoopback() || ip.IsUnspecified() || ip.IsMulticast() ||
+		ip.IsInterfaceLocalMulticast() || ip.IsLinkLocalMulticast() ||
+		ip == netip.AddrFrom4([4]byte{255, 255, 255, 255}) ||
+		(ip.Is4() && ip.As4()[0] == 0) // 0.0.0.0/8 means "this network"
+}

@@ -1,0 +1,178 @@
+package netstack
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	"gvisor.dev/gvisor/pkg/waiter"
+)
+
+// enter registers the calling goroutine with Close; false once closed. The
+// caller must call s.wg.Done when it finishes.
+func (s *Stack) enter() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Add(1)
+	return true
+}
+
+// forwardTCP handles a SYN from the sandbox, in its own goroutine (started
+// by the forwarder). The host side is dialled before the handshake with the
+// sandbox completes, so a refused or unreachable destination reaches the
+// sandbox as a RST, like a real connection refusal.
+func (s *Stack) forwardTCP(req *tcp.ForwarderRequest) {
+	if !s.enter() {
+		req.Complete(true)
+		return
+	}
+	defer s.wg.Done()
+	id := req.ID()
+	dst := netip.AddrPortFrom(netipAddr(id.LocalAddress), id.LocalPort)
+	kind, hostDst, err := s.cfg.route("tcp", dst)
+	if err != nil {
+		s.refused.Add(1)
+		s.cfg.logf("netstack: tcp to %v refused: %v", dst, err)
+		req.Complete(true)
+		return
+	}
+	var host *net.TCPConn
+	if kind == toHost {
+		c, err := s.dialer.DialContext(s.ctx, "tcp", hostDst.String())
+		if err != nil {
+			s.refused.Add(1)
+			s.cfg.logf("netstack: tcp to %v: %v", dst, err)
+			req.Complete(true)
+			return
+		}
+		host = c.(*net.TCPConn)
+	}
+	var wq waiter.Queue
+	ep, e := req.CreateEndpoint(&wq)
+	req.Complete(false)
+	if e != nil {
+		// The sandbox gave up or reset during the handshake.
+		if host != nil {
+			host.Close()
+		}
+		return
+	}
+	sb := &sandboxConn{TCPConn: gonet.NewTCPConn(&wq, ep), ep: ep}
+	if kind == toDNS {
+		s.serveDNSTCP(sb)
+		return
+	}
+	s.tcpConns.Add(1)
+	s.splice(sb, host)
+}
+
+// sandboxConn is a netstack TCP connection that can also be reset.
+type sandboxConn struct {
+	*gonet.TCPConn
+	ep tcpip.Endpoint
+}
+
+func (c *sandboxConn) abort() { c.ep.Abort() }
+
+// tcpPair is one forwarded connection; Close resets both sides.
+type tcpPair struct {
+	sb   *sandboxConn
+	host *net.TCPConn
+	once sync.Once
+}
+
+func (p *tcpPair) Close() error {
+	p.once.Do(func() {
+		p.host.SetLinger(0) // RST, not FIN: the peer must not take it for EOF
+		p.host.Close()
+		p.sb.abort()
+	})
+	return nil
+}
+
+// splice copies both ways between the sandbox and the host until both
+// directions are done. EOF is passed on as a half-close (FIN); any other
+// error resets both connections so neither peer mistakes it for EOF.
+func (s *Stack) splice(sb *sandboxConn, host *net.TCPConn) {
+	p := &tcpPair{sb: sb, host: host}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		p.Close()
+		return
+	}
+	s.closers[p] = struct{}{}
+	s.mu.Unlock()
+	defer s.untrack(p)
+
+	up := make(chan error, 1)
+	go func() {
+		err := s.copyStream(host, sb, &s.bytesUp)
+		if err == nil {
+			err = host.CloseWrite()
+		}
+		up <- err
+	}()
+	err := s.copyStream(sb, host, &s.bytesDown)
+	if err == nil {
+		err = sb.CloseWrite()
+	}
+	if err != nil {
+		p.Close()
+	}
+	if err := <-up; err != nil {
+		p.Close()
+	}
+	host.Close()
+	sb.Close()
+}
+
+// copyStream copies src to dst until EOF (nil) or an error. It reads into a
+// small buffer and moves to a large one while reads fill the small one, so an
+// idle connection holds spliceSmall bytes per direction, not spliceLarge.
+// (io.Copy would hand the copy to (*net.TCPConn).ReadFrom, whose generic path
+// uses a fixed 32 KiB buffer.)
+func (s *Stack) copyStream(dst io.Writer, src io.Reader, counter *atomic.Uint64) error {
+	small := s.smallBufs.Get().(*[]byte)
+	defer s.smallBufs.Put(small)
+	var large *[]byte
+	defer func() {
+		if large != nil {
+			s.largeBufs.Put(large)
+		}
+	}()
+	buf := *small
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return werr
+			}
+			counter.Add(uint64(n))
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case large == nil && n == len(buf):
+			large = s.largeBufs.Get().(*[]byte)
+			buf = *large
+		case large != nil && n <= len(*small):
+			s.largeBufs.Put(large)
+			large = nil
+			buf = *small
+		}
+	}
+}
