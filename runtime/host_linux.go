@@ -81,18 +81,21 @@ func chooseIDs(s *spec.Spec, uid, gid int) (*userns.Plan, error) {
 		}
 		return uint32(def)
 	}
-	name := strconv.Itoa(uid)
-	if u, err := user.LookupId(name); err == nil {
-		name = u.Username
-	}
 	w := userns.Want{
 		InsideUID: in(s.UID, uid), InsideGID: in(s.GID, gid),
 		OutsideUID: uint32(uid), OutsideGID: uint32(gid),
-		User:    name,
+		User:    strconv.Itoa(uid),
 		Single:  s.Personality == spec.Bwrap || s.IDMap == spec.IDMapSingle,
 		Require: s.IDMap == spec.IDMapRange,
 	}
 	if !w.Single {
+		// The user's name is needed only to look up subordinate ranges
+		// (bubblewrap's single id needs nothing from /etc/passwd).
+		name := w.User
+		if u, err := user.LookupId(name); err == nil {
+			name = u.Username
+		}
+		w.User = name
 		w.SubUIDs = userns.LookupRanges("/etc/subuid", name, uint32(uid), false)
 		w.SubGIDs = userns.LookupRanges("/etc/subgid", name, uint32(uid), true)
 		w.HaveHelpers = userns.HaveHelpers()
