@@ -8,8 +8,19 @@
 // published into the sandbox.
 //
 // Split of work: the sandbox's init process (in the new network namespace,
-// with CAP_NET_ADMIN in its user namespace) calls CreateTAP and sends the fd
-// to the parent over SCM_RIGHTS; the parent calls New, Publish and Close.
+// with CAP_NET_ADMIN in its user namespace, before pivot_root because it
+// opens the host's /dev/net/tun) calls CreateTAP and sends the fd to the
+// parent over SCM_RIGHTS; the parent calls New, then Publish for each
+// published port, and Close once the sandbox has exited.
+//
+// Lifetimes: the TAP fd holds a reference to the sandbox's network
+// namespace, so the namespace (and every socket in it) outlives the sandbox
+// until Close. Between New and Close the Stack runs goroutines (the TAP
+// reader, the stack's packet processors, two per TCP connection and UDP flow,
+// one per published port) and owns host sockets; idle, it costs no CPU. The
+// package itself does nothing at init; the gVisor packages it imports add
+// about 1 ms, 200 small allocations and two syscalls (getpid, getrandom) to
+// every start of a binary that links it, whether or not networking is used.
 package netstack
 
 import (

@@ -26,8 +26,8 @@ import (
 
 // The privileged tests re-run the test binary as a "sandbox": a child in a
 // new user and network namespace (uid 0 mapped to the host's root, so it can
-// open the 0600 /dev/net/tun and holds CAP_NET_ADMIN only in its own user
-// namespace). The child makes the TAP device, sends the fd back over a
+// open /dev/net/tun whatever its mode, and holds CAP_NET_ADMIN only in its
+// own user namespace, as the real init stage does). The child makes the TAP device, sends the fd back over a
 // socketpair (SCM_RIGHTS) and then runs the client side of each check on
 // request, answering in JSON lines on the same socket.
 
@@ -73,7 +73,7 @@ func requireRoot(t testing.TB) {
 	reason := ""
 	switch {
 	case os.Geteuid() != 0:
-		reason = "needs root: makes a user+network namespace mapping uid 0 to open /dev/net/tun (mode 0600 root here)"
+		reason = "needs root: re-runs itself in a user+network namespace with uid 0 mapped to root, to open " + tunDevice + " whatever its mode and to hide it in a mount namespace"
 	default:
 		if _, err := os.Stat(tunDevice); err != nil {
 			reason = fmt.Sprintf("needs %s: %v", tunDevice, err)
