@@ -151,6 +151,15 @@ func (n *userNet) startExternal(pid int) error {
 			return err
 		}
 		defer r.Close()
+		// slirp4netns keeps a host socket per recent connection; Go gives
+		// children the caller's soft fd limit (often 1024), which it runs
+		// out of after about a thousand connections. Raise it to the hard
+		// limit (an explicit setrlimit is inherited by the children).
+		var lim syscall.Rlimit
+		if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil && lim.Cur < lim.Max {
+			lim.Cur = lim.Max
+			syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+		}
 		cmd := exec.Command("slirp4netns", "--configure", "--mtu=65520", "--disable-host-loopback", "--ready-fd=3",
 			"--userns-path="+proc+"user", "--netns-type=path", proc+"net", "tap0")
 		cmd.ExtraFiles = []*os.File{w}
