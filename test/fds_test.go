@@ -180,3 +180,77 @@ func TestInfoFDSaysIDMapping(t *testing.T) {
 		t.Fatalf("json status: %q", status)
 	}
 }
+
+// seccompAllowAllProg is one cBPF instruction: return SECCOMP_RET_ALLOW.
+const seccompAllowAllProg = "\x06\x00\x00\x00\x00\x00\xff\x7f"
+
+// TestSeccompFDsStack: a caller's --seccomp/--add-seccomp-fd programs are
+// loaded after the default policy (sandbox) or alone (bwrap); bad data is
+// refused with the flag named.
+func TestSeccompFDsStack(t *testing.T) {
+	filters := func(bin string, pre []string, progs ...string) result {
+		var files []*os.File
+		args := append([]string{}, pre...)
+		for i, p := range progs {
+			f, err := os.CreateTemp(t.TempDir(), "bpf")
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.WriteString(p)
+			f.Seek(0, 0)
+			files = append(files, f)
+			args = append(args, "--add-seccomp-fd", fmt.Sprint(3+i))
+		}
+		args = append(args, concat(usrArgs(), []string{"--", "sh", "-c", "grep Seccomp_filters /proc/self/status"})...)
+		if bin == bwrapBin {
+			args = concat([]string{"--unshare-pid", "--proc", "/proc"}, args)
+		}
+		return runWith(t, runOpts{files: files}, bin, args...)
+	}
+	for _, c := range []struct {
+		bin   string
+		progs int
+		want  string
+	}{
+		{sandboxBin, 0, "1"}, {sandboxBin, 2, "3"}, {bwrapBin, 0, "0"}, {bwrapBin, 1, "1"},
+	} {
+		progs := make([]string, c.progs)
+		for i := range progs {
+			progs[i] = seccompAllowAllProg
+		}
+		r := filters(c.bin, nil, progs...)
+		mustCode(t, r, 0)
+		if f := strings.Fields(r.stdout); len(f) != 2 || f[1] != c.want {
+			t.Errorf("%s with %d programs: %q, want Seccomp_filters %s", c.bin, c.progs, r.stdout, c.want)
+		}
+	}
+	r := filters(sandboxBin, nil, "\x06\x00\x00")
+	if r.code != 125 || !strings.Contains(r.stderr, "--seccomp") || !strings.Contains(r.stderr, "multiple of 8") {
+		t.Fatalf("bad seccomp data: %s", r)
+	}
+	r = filters(bwrapBin, nil, "\x06\x00\x00")
+	if r.code != 1 || r.stderr != "bwrap: Invalid seccomp data, must be multiple of 8\n" {
+		t.Fatalf("bwrap, bad seccomp data: %s", r)
+	}
+}
+
+// TestPrintPolicy: --print-policy describes the filter in words and
+// follows --allow.
+func TestPrintPolicy(t *testing.T) {
+	r := sb(t, "--print-policy")
+	mustCode(t, r, 0)
+	for _, w := range []string{"TIOCSTI", "CLONE_NEWUSER", "keyctl", "ptrace"} {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("--print-policy does not mention %s", w)
+		}
+	}
+	r2 := sb(t, "--allow", "ptrace", "--print-policy")
+	mustCode(t, r2, 0)
+	if r2.stdout == r.stdout {
+		t.Error("--allow ptrace does not change the printed policy")
+	}
+	r = sb(t, "--allow", "nonsense", "--print-policy")
+	if r.code != 125 || !strings.Contains(r.stderr, "--allow") {
+		t.Fatalf("--allow nonsense: %s", r)
+	}
+}
