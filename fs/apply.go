@@ -63,7 +63,7 @@ func (e *OpError) BwrapMsg() string {
 	if e.Bwrap != "" {
 		return e.Bwrap
 	}
-	err := errText(e.Err)
+	err := ErrText(e.Err)
 	switch e.What {
 	case "source":
 		return fmt.Sprintf("Can't find source path %s: %s", e.Path, err)
@@ -89,9 +89,9 @@ func (e *OpError) BwrapMsg() string {
 // newroot is where bubblewrap's messages place a sandbox path.
 func newroot(p string) string { return "/newroot/" + strings.TrimLeft(p, "/") }
 
-// errText is strerror(3)'s wording of an errno (as glibc capitalises it);
-// other errors keep their text.
-func errText(err error) string {
+// ErrText is strerror(3)'s wording of the errno inside err (as glibc
+// capitalises it); other errors keep their text.
+func ErrText(err error) string {
 	var en syscall.Errno
 	if errors.As(err, &en) {
 		s := en.Error()

@@ -293,7 +293,7 @@ func (r *Root) RemountRO(op spec.Op) error {
 	fd, err := r.resolve(op.Dest, unix.O_PATH)
 	if err != nil {
 		return &OpError{Op: op, Path: op.Dest, What: "remount readonly on", Err: err,
-			Bwrap: fmt.Sprintf("Can't remount readonly on %s: realpath(destination): %s", newroot(op.Dest), errText(err))}
+			Bwrap: fmt.Sprintf("Can't remount readonly on %s: realpath(destination): %s", newroot(op.Dest), ErrText(err))}
 	}
 	defer unix.Close(fd)
 	var stx unix.Statx_t

@@ -66,8 +66,8 @@ func execProgram(plan *Plan, report *os.File) int {
 	if err != nil {
 		return fail(report, err)
 	}
-	env := append(removeEnv(plan.Env, "PWD"), "PWD="+cwd)
-	last := secure.LastCap()
+	env := spec.ApplyEnv(plan.Env, []spec.EnvOp{{Kind: spec.EnvSet, Name: "PWD", Value: cwd}})
+	last := plan.LastCap
 	keep := secure.CapSet(plan.Keep)
 	if _, perm, err := secure.Current(); err == nil {
 		// ALL means what this process can have; a capability asked for by
@@ -196,14 +196,4 @@ func lookPath(cmd, path string) (string, error) {
 		return "", denied
 	}
 	return "", unix.ENOENT
-}
-
-func removeEnv(env []string, name string) []string {
-	out := make([]string, 0, len(env))
-	for _, kv := range env {
-		if k, _, _ := strings.Cut(kv, "="); k != name {
-			out = append(out, kv)
-		}
-	}
-	return out
 }

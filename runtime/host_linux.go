@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"sandbox/fs"
 	"sandbox/secure"
 	"sandbox/spec"
 	"sandbox/userns"
@@ -114,8 +115,7 @@ func chooseIDs(s *spec.Spec, uid, gid int) (*userns.Plan, error) {
 // capsToKeep is the capability set of the program. bubblewrap run by root
 // with uid 0 inside keeps root's capabilities unless told otherwise; every
 // other case starts from none. --cap-add/--cap-drop then apply in order.
-func capsToKeep(s *spec.Spec, uid int) secure.CapSet {
-	last := secure.LastCap()
+func capsToKeep(s *spec.Spec, uid, last int) secure.CapSet {
 	var start secure.CapSet
 	inside := s.UID
 	if inside < 0 {
@@ -139,9 +139,11 @@ func consoleTTY() string {
 	return p
 }
 
-func hasLock(s *spec.Spec) bool {
+func hasLock(s *spec.Spec) bool { return hasOp(s, spec.OpLockFile) }
+
+func hasOp(s *spec.Spec, k spec.OpKind) bool {
 	for _, op := range s.Ops {
-		if op.Kind == spec.OpLockFile {
+		if op.Kind == k {
 			return true
 		}
 	}
@@ -193,15 +195,9 @@ func writeFD(fd int, s string) error {
 	return nil
 }
 
-// errnoText is strerror(3)'s wording of the errno inside err.
-func errnoText(err error) string {
-	var en syscall.Errno
-	if errors.As(err, &en) {
-		s := en.Error()
-		return strings.ToUpper(s[:1]) + s[1:]
-	}
-	return err.Error()
-}
+// errnoText is strerror(3)'s wording of the errno inside err, as
+// bubblewrap prints it.
+func errnoText(err error) string { return fs.ErrText(err) }
 
 func mapHint(err error) string {
 	if strings.Contains(err.Error(), "newuidmap") || strings.Contains(err.Error(), "newgidmap") {

@@ -26,8 +26,10 @@ type Plan struct {
 	// Cwd and Home choose the working directory when --chdir is not given.
 	Cwd  string `json:"cwd"`
 	Home string `json:"home"`
-	// Keep is the capability set the program keeps.
-	Keep uint64 `json:"keep"`
+	// Keep is the capability set the program keeps; LastCap is the highest
+	// capability the kernel knows (probed once, here).
+	Keep    uint64 `json:"keep"`
+	LastCap int    `json:"last_cap"`
 	// PassFDs are the caller's descriptors the program inherits.
 	PassFDs []int `json:"pass_fds"`
 	// InitFDs are the caller's descriptors only the stages need.
@@ -135,8 +137,11 @@ func Run(s *spec.Spec, opt Options) (int, error) {
 	plan.Cwd, _ = os.Getwd()
 	plan.PIDNS = s.Namespaces.PID
 	plan.UseInit = (s.Namespaces.PID && !s.AsPID1) || s.SyncFD != spec.NoFD || hasLock(s)
-	plan.Keep = uint64(capsToKeep(s, uid))
-	plan.Console = consoleTTY()
+	plan.LastCap = secure.LastCap()
+	plan.Keep = uint64(capsToKeep(s, uid, plan.LastCap))
+	if hasOp(s, spec.OpDev) {
+		plan.Console = consoleTTY()
+	}
 	if s.Personality == spec.Sandbox && !s.NoLandlock {
 		// Landlock is best effort: without it (ABI 0, or ABI 1 whose
 		// rename rules break package managers) the namespaces still hold;
@@ -269,8 +274,7 @@ func (p *parent) run() (int, error) {
 		// The init stage needs every capability of its user namespace across
 		// the exec of /proc/self/exe, which happens before the id maps exist
 		// (its uid is then unmapped, so the exec would otherwise clear them).
-		last := secure.LastCap()
-		for c := 0; c <= last; c++ {
+		for c := 0; c <= p.plan.LastCap; c++ {
 			cmd.SysProcAttr.AmbientCaps = append(cmd.SysProcAttr.AmbientCaps, uintptr(c))
 		}
 	}
