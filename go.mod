@@ -4,7 +4,10 @@ go 1.26.8
 
 require golang.org/x/sys v0.50.0
 
-require golang.org/x/net v0.62.0
+require (
+	github.com/godbus/dbus/v5 v5.2.4
+	golang.org/x/net v0.62.0
+)
 
 require (
 	github.com/google/btree v1.1.2 // indirect

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"sandbox/limits"
 	"sandbox/secure"
 	"sandbox/spec"
 )
@@ -62,6 +63,9 @@ func execProgram(plan *Plan, report *os.File) int {
 			return fail(report, fmt.Errorf("--die-with-parent: %w", err))
 		}
 	}
+	if err := enterLateCgroupNS(plan); err != nil {
+		return fail(report, err)
+	}
 	cwd, err := chooseCwd(s, plan)
 	if err != nil {
 		return fail(report, err)
@@ -91,6 +95,9 @@ func execProgram(plan *Plan, report *os.File) int {
 	}
 	if s.BlockFD != spec.NoFD {
 		waitFD(s.BlockFD)
+	}
+	if err := limits.ApplyRlimits(s.Limits.Rlimits); err != nil {
+		return fail(report, &SetupError{Msg: err.Error(), Exit: ExitSetup})
 	}
 	// WARNING: seccomp last: once loaded, the calls it refuses (mount,
 	// chroot...) are gone for us too. The caller's filters stack after ours;

@@ -178,6 +178,18 @@ func startExecStage(argv0 string, plan *Plan, report *os.File) (*exec.Cmd, *os.F
 		ExtraFiles:  extra,
 		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
 	}
+	if plan.CgroupPayload != "" {
+		// The program's leaf, opened while the host's /sys is still in
+		// our mount namespace: clone3(CLONE_INTO_CGROUP) starts the stage
+		// in it, so it never runs outside its limits.
+		cg, err := os.Open(plan.CgroupPayload)
+		if err != nil {
+			specW.Close()
+			return nil, nil, fmt.Errorf("open the sandbox's cgroup: %w", err)
+		}
+		defer cg.Close()
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(cg.Fd())
+	}
 	if err := cmd.Start(); err != nil {
 		specW.Close()
 		return nil, nil, err

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 
+	"sandbox/limits"
 	"sandbox/secure"
 	"sandbox/spec"
 	"sandbox/userns"
@@ -55,6 +56,13 @@ type Plan struct {
 	UseInit bool `json:"use_init"`
 	// PIDNS: a new pid namespace was created.
 	PIDNS bool `json:"pidns"`
+	// CgroupPayload is the host path of the program's cgroup leaf (the
+	// exec stage is started in it), "" without cgroup limits.
+	CgroupPayload string `json:"cgroup_payload,omitempty"`
+	// LateCgroupNS: init was created without its cgroup namespace (it had
+	// to be moved into the sandbox's cgroup first); the exec stage creates
+	// the program's.
+	LateCgroupNS bool `json:"late_cgroupns,omitempty"`
 }
 
 // compileSeccomp builds the filters before anything starts, so that a bad
@@ -177,12 +185,16 @@ func Run(s *spec.Spec, opt Options) (int, error) {
 	if err := plan.compileSeccomp(s); err != nil {
 		return 0, err
 	}
+	if err := checkLimits(s); err != nil {
+		return 0, err
+	}
 	idPlan, err := chooseIDs(s, uid, gid)
 	if err != nil {
 		return 0, err
 	}
 	p := &parent{s: s, plan: plan, opt: opt, ids: idPlan}
 	defer p.cleanup()
+	defer p.closeCgroup()
 	if s.Net.Mode == spec.NetUser {
 		if p.net, err = newUserNet(s, opt.Logf); err != nil {
 			return 0, err
@@ -207,6 +219,10 @@ type parent struct {
 	closers             []*os.File
 	net                 *userNet
 	netErr              chan error
+	// cgroup is the sandbox's cgroup with the limits (nil without);
+	// notEnforced lists the limits --limits best-effort had to drop.
+	cgroup      *limits.Tree
+	notEnforced []string
 }
 
 func (p *parent) cleanup() {
@@ -297,6 +313,13 @@ func (p *parent) run() (int, error) {
 		}
 	}
 	pid := cmd.Process.Pid
+	if s.Limits.NeedsCgroup() {
+		// Before the maps and the plan: init waits for the plan, so nothing
+		// of the sandbox runs outside the cgroup.
+		if err := p.enterCgroup(pid); err != nil {
+			return p.abort(err)
+		}
+	}
 	if p.opt.Logf != nil && s.Namespaces.User {
 		p.opt.Logf("id mapping: %s (uid %s, gid %s)%s", p.ids.Kind, mapText(p.ids.UIDs), mapText(p.ids.GIDs), whyText(p.ids.Why))
 	}
@@ -380,7 +403,11 @@ func (p *parent) cloneFlags() uintptr {
 		flags |= syscall.CLONE_NEWUTS
 	}
 	if ns.Cgroup || (ns.CgroupTry && fileExists("/proc/self/ns/cgroup")) {
-		flags |= unix.CLONE_NEWCGROUP
+		if p.s.Limits.NeedsCgroup() {
+			p.plan.LateCgroupNS = true // see enterLateCgroupNS
+		} else {
+			flags |= unix.CLONE_NEWCGROUP
+		}
 	}
 	return flags
 }
@@ -428,6 +455,7 @@ func (p *parent) supervise(pid int, sigs chan os.Signal) (int, error) {
 		exitCh <- ExitCode(p.cmd.ProcessState.Sys().(syscall.WaitStatus))
 	}()
 	started := false
+	tmo := p.startTimeout()
 	for {
 		select {
 		case r := <-reportCh:
@@ -449,12 +477,17 @@ func (p *parent) supervise(pid int, sigs chan os.Signal) (int, error) {
 			if err := p.netFailure(); err != nil {
 				return 0, err // the stack failed and stopped the sandbox
 			}
+			code, extra := p.finishLimits(code, tmo)
 			if started && p.s.JSONStatusFD != spec.NoFD {
-				writeFD(p.s.JSONStatusFD, StatusExitJSON(code))
+				writeFD(p.s.JSONStatusFD, StatusExitJSON(code, extra...))
 			}
 			return code, nil
 		case sig := <-sigs:
 			p.forward(pid, sig.(syscall.Signal))
+		case <-tmo.term:
+			p.timeoutTerm(pid, tmo)
+		case <-tmo.kill:
+			p.timeoutKill(tmo)
 		}
 	}
 }
@@ -507,6 +540,9 @@ func (p *parent) writeInfo(pid int) error {
 	}
 	if s.Personality == spec.Sandbox {
 		extra = append(extra, fmt.Sprintf("%q: %d", "landlock-abi", p.landlockABI()))
+		if l := p.limitsJSON(); l != "" {
+			extra = append(extra, l)
+		}
 	}
 	if s.InfoFD != spec.NoFD {
 		if err := writeFD(s.InfoFD, InfoJSON(pid, ns, extra)); err != nil {

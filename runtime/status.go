@@ -57,8 +57,17 @@ func StatusStartJSON(pid int, ns []NSInode, extra []string) string {
 	return b.String()
 }
 
-// StatusExitJSON renders the last --json-status-fd line.
-func StatusExitJSON(code int) string { return fmt.Sprintf("{ \"exit-code\": %d }\n", code) }
+// StatusExitJSON renders the last --json-status-fd line; extra members
+// (sandbox personality) follow the exit code.
+func StatusExitJSON(code int, extra ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "{ \"exit-code\": %d", code)
+	for _, e := range extra {
+		fmt.Fprintf(&b, ", %s", e)
+	}
+	b.WriteString(" }\n")
+	return b.String()
+}
 
 // ExitCode turns a wait status into the shell's convention: the exit status,
 // or 128+N when killed by signal N.

@@ -209,6 +209,9 @@ func init() {
 			return &UsageError{Flag: name, Msg: fmt.Sprintf("%s: unknown mode %q", name, v[0]), Hint: "use auto (ranges when configured), single (one id, as bwrap) or range (require subordinate ranges)"}
 		}, help: "auto|single|range: how ids are mapped (default auto)"},
 	}
+	for name, f := range limitFlags() {
+		flagTable[name] = f
+	}
 	for name, f := range flagTable {
 		if f.unsupported != "" {
 			msg := f.unsupported

@@ -12,6 +12,7 @@ var helpOrder = []struct{ group, names string }{
 	{"Identity and environment", "--uid --gid --id-map --hostname --chdir --clearenv --setenv --unsetenv"},
 	{"Filesystem (applied in order)", "--bind --bind-try --dev-bind --dev-bind-try --ro-bind --ro-bind-try --bind-fd --ro-bind-fd --remount-ro --overlay-src --overlay --tmp-overlay --ro-overlay --exec-label --file-label --proc --dev --tmpfs --mqueue --dir --file --bind-data --ro-bind-data --symlink --chmod --perms --size --lock-file"},
 	{"Network", "--net --net-backend --publish -p --net-allow --net-deny --net-allow-host-loopback --net-log --net-dns"},
+	{"Resource limits", "--memory --memory-high --memory-swap --cpus --pids --io-weight --cpu-weight --timeout --timeout-grace --rlimit --limits"},
 	{"Security", "--cap-add --cap-drop --allow --print-policy --no-landlock --seccomp --add-seccomp-fd --disable-userns --assert-userns-disabled"},
 	{"Process", "--sync-fd --block-fd --userns-block-fd --info-fd --json-status-fd --new-session --die-with-parent --as-pid-1"},
 }
@@ -29,6 +30,9 @@ var argNames = map[string]string{
 	"--userns-block-fd": "FD", "--info-fd": "FD", "--allow": "GROUP[,GROUP...]", "--net": "MODE", "--net-backend": "NAME",
 	"--publish": "[IP:]PORT:PORT[/PROTO]", "-p": "[IP:]PORT:PORT[/PROTO]", "--net-allow": "RULE", "--net-deny": "RULE",
 	"--net-log": "FILE", "--net-dns": "IP[:PORT]", "--json-status-fd": "FD", "--cap-add": "CAP", "--cap-drop": "CAP",
+	"--memory": "SIZE", "--memory-high": "SIZE", "--memory-swap": "SIZE", "--cpus": "N", "--pids": "N",
+	"--io-weight": "N", "--cpu-weight": "N", "--timeout": "DURATION", "--timeout-grace": "DURATION",
+	"--rlimit": "NAME=SOFT[:HARD]", "--limits": "MODE",
 }
 
 // Help returns the --help text for the personality; prog is argv[0].

@@ -164,6 +164,8 @@ type Spec struct {
 	ShareNet bool `json:"share_net,omitempty"`
 	// Net configures the network (sandbox personality).
 	Net Net `json:"net"`
+	// Limits are the resource limits (sandbox personality).
+	Limits Limits `json:"limits"`
 	// SeccompFDs are the caller's seccomp programs (--seccomp or
 	// --add-seccomp-fd), applied after the default policy, in order.
 	SeccompFDs []int `json:"seccomp_fds,omitempty"`
