@@ -99,8 +99,8 @@ type auxUnit struct {
 
 // StartScope asks the user's manager on bus for the scope and waits until
 // its job has finished, so that the processes are in the scope's cgroup on
-// return. Systemd before 253 does not know OOMPolicy for scopes (and does
-// not stop them on OOM either); the request is then repeated without it.
+// return. A systemd that does not know OOMPolicy for scopes refuses the
+// property by name; the request is then repeated without it.
 func StartScope(ctx context.Context, bus Bus, r ScopeRequest) error {
 	conn, err := dialBus(ctx, bus)
 	if err != nil {

@@ -82,7 +82,7 @@ func InitMain(argv0 string, args []string) int {
 	specW.Close()
 	report.Close()
 	_ = root // lock files stay open while init lives
-	return reap(execStage.Process.Pid, s, ctl, stat)
+	return reap(execStage.Process.Pid, s, ctl, stat, plan.CgroupPayload != "")
 }
 
 // setup builds the sandbox from inside its namespaces: hostname, loopback,
@@ -205,7 +205,11 @@ func startExecStage(argv0 string, plan *Plan, report *os.File) (*exec.Cmd, *os.F
 // returns that status. The bwrap personality then waits for the remaining
 // processes as bubblewrap does; the sandbox personality ends with the
 // program (the kernel kills what is left when pid 1 exits).
-func reap(child int, s *spec.Spec, ctl, stat *os.File) int {
+//
+// With hold (the sandbox has a cgroup), init stays until the parent closes
+// ctl after the program's status: init's leaf keeps the cgroup populated, so
+// systemd does not remove it before the parent has read the accounting.
+func reap(child int, s *spec.Spec, ctl, stat *os.File, hold bool) int {
 	// Signals sent to pid 1 directly (a terminal's SIGINT to our group, a
 	// process inside) are absorbed: the program gets the terminal's from the
 	// terminal, and the parent's forwarding arrives through ctl.
@@ -215,7 +219,9 @@ func reap(child int, s *spec.Spec, ctl, stat *os.File) int {
 		for range absorb {
 		}
 	}()
+	parentDone := make(chan struct{})
 	go func() {
+		defer close(parentDone)
 		var b [1]byte
 		for {
 			if n, err := ctl.Read(b[:]); n == 0 || err != nil {
@@ -243,6 +249,9 @@ func reap(child int, s *spec.Spec, ctl, stat *os.File) int {
 		stat.Write(b[:])
 		stat.Close()
 		if s.Personality != spec.Bwrap {
+			if hold {
+				<-parentDone
+			}
 			break
 		}
 	}

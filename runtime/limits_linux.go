@@ -172,7 +172,13 @@ func (p *parent) finishLimits(code int, t *timeout) (int, []string) {
 		}
 	}
 	if cg := p.cgroup; cg != nil {
+		// The program has ended: what it left in its leaf ends with it (as
+		// the pid namespace would), then the counters are final. init waits
+		// for ctl to close before it exits (see reap), so systemd has not
+		// removed the cgroup yet.
+		cg.Kill()
 		u := cg.Usage()
+		p.ctlW.Close()
 		extra = append(extra,
 			fmt.Sprintf("%q: %t", "oom-killed", u.OOMKills > 0),
 			fmt.Sprintf("%q: %t", "pids-limit-hit", u.PidsRefused > 0),
