@@ -1,8 +1,6 @@
 package runtime
 
 import (
-	"bytes"
-	"encoding/gob"
 	"errors"
 	"fmt"
 	"io"
@@ -55,17 +53,13 @@ func foregroundOfTTY() bool {
 
 type wirePlan struct{ *Plan }
 
-// encode uses gob, which keeps paths, arguments and environment byte for
-// byte (JSON would replace bytes that are not UTF-8).
-func (w *wirePlan) encode() ([]byte, error) {
-	var b bytes.Buffer
-	err := gob.NewEncoder(&b).Encode(w.Plan)
-	return b.Bytes(), err
-}
+// encode uses spec's wire form, which keeps paths, arguments and
+// environment byte for byte (JSON would replace bytes that are not UTF-8).
+func (w *wirePlan) encode() ([]byte, error) { return spec.MarshalWire(w.Plan) }
 
 func decodePlan(b []byte) (*Plan, error) {
 	p := &Plan{}
-	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(p); err != nil {
+	if err := spec.UnmarshalWire(b, p); err != nil {
 		return nil, fmt.Errorf("decode plan: %w", err)
 	}
 	if p.Spec == nil {

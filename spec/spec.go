@@ -8,11 +8,6 @@
 // the command line can be tested as a table.
 package spec
 
-import (
-	"bytes"
-	"encoding/gob"
-)
-
 // Personality selects which command line the binary speaks.
 type Personality string
 
@@ -196,19 +191,14 @@ func New(p Personality) *Spec {
 	}
 }
 
-// Encode returns the Spec in its wire form for the stages. gob keeps
-// strings byte for byte (JSON would turn paths and arguments that are not
-// UTF-8 into U+FFFD).
-func (s *Spec) Encode() ([]byte, error) {
-	var b bytes.Buffer
-	err := gob.NewEncoder(&b).Encode(s)
-	return b.Bytes(), err
-}
+// Encode returns the Spec in its wire form for the stages (see wire.go:
+// strings are kept byte for byte).
+func (s *Spec) Encode() ([]byte, error) { return MarshalWire(s) }
 
 // Decode parses a Spec written by Encode.
 func Decode(b []byte) (*Spec, error) {
 	s := &Spec{}
-	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(s); err != nil {
+	if err := UnmarshalWire(b, s); err != nil {
 		return nil, err
 	}
 	return s, nil

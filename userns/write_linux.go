@@ -16,10 +16,15 @@ import (
 // so that /proc/PID files belong to the caller.
 func Write(pid int, p Plan) error {
 	if p.Kind == KindRange {
-		if err := runHelper("newuidmap", pid, p.UIDs); err != nil {
-			return err
+		// The two helpers touch different files of the child: run them at
+		// once, which saves one setuid exec's time from every start.
+		gidErr := make(chan error, 1)
+		go func() { gidErr <- runHelper("newgidmap", pid, p.GIDs) }()
+		uerr, gerr := runHelper("newuidmap", pid, p.UIDs), <-gidErr
+		if uerr != nil {
+			return uerr
 		}
-		return runHelper("newgidmap", pid, p.GIDs)
+		return gerr
 	}
 	dir := "/proc/" + strconv.Itoa(pid)
 	if err := os.WriteFile(dir+"/uid_map", []byte(Format(p.UIDs)), 0); err != nil {
