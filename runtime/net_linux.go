@@ -86,7 +86,8 @@ func (n *userNet) buildPolicy() error {
 	}
 	opts := policy.Options{
 		Allow: s.Net.Allow, Deny: s.Net.Deny, AllowHostLoopback: s.Net.AllowHostLoopback,
-		GatewayIP: n.cfg.GatewayIP, DNSIP: n.cfg.DNSIP, HostAddrs: hostAddrs(), Now: time.Now,
+		GatewayIP: n.cfg.GatewayIP, DNSIP: n.cfg.DNSIP, GatewayIP6: n.cfg.GatewayIP6, DNSIP6: n.cfg.DNSIP6,
+		HostAddrs: hostAddrs(), Now: time.Now,
 	}
 	if logw != nil {
 		opts.Log = logw

@@ -12,6 +12,14 @@ package test
 //	              other names NXDOMAIN)
 //	203.0.113.2   HTTP :80, UDP echo :7 (same, naming 203.0.113.2)
 //	10.99.0.2     HTTP :80 (a host in a private range, the "LAN")
+//	2001:db8:100::2, 2001:db8:113::2
+//	              HTTP :80, UDP echo :7 (as above, naming the IPv6 address);
+//	              the DNS server has allowed6.test AAAA 2001:db8:100::2 and
+//	              blocked6.test AAAA 2001:db8:113::2 (no A records)
+//	fd99::2       HTTP :80 (the LAN host's IPv6 address, private: fc00::/7)
+//
+// Inside, the sandbox has 10.0.2.100/24 and fd73:6278::100/64, gateway
+// 10.0.2.2 and fd73:6278::2, resolver 10.0.2.3 and fd73:6278::3.
 //
 // Every run gives --net-dns 198.51.100.2, so no test ever makes the
 // sandbox's resolver ask the host's real name server.
@@ -57,6 +65,15 @@ const (
 	tapGW    = "10.0.2.2"
 	tapDNS   = "10.0.2.3"
 	tapMTU   = 65520
+	tapAddr6 = "fd73:6278::100"
+	tapGW6   = "fd73:6278::2"
+	inetA6   = "2001:db8:100::2" // allowed6.test
+	inetB6   = "2001:db8:113::2" // blocked6.test
+	lanHost6 = "fd99::2"
+	bodyA6   = "hello from " + inetA6 + "\n"
+	bodyB6   = "hello from " + inetB6 + "\n"
+	bodyLAN6 = "hello from " + lanHost6 + "\n"
+	echoA6   = inetA6 + ": " + echoMsg
 	probePy  = "sbx-net-probe.py"
 	bodyA    = "hello from " + inetA + "\n"
 	bodyB    = "hello from " + inetB + "\n"
@@ -98,7 +115,7 @@ def p_http(url):
         return {"ok": True, "body": r.read().decode("utf-8", "replace")}
 
 def p_udp(host, port, msg):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(1)
     try:
         for _ in range(3):
@@ -121,17 +138,17 @@ def skip_name(m, off):
             return off + 2
         off += 1 + n
 
-def p_dns(name):
+def p_dns(name, qtype=1, server="10.0.2.3"):
     qid = struct.unpack("!H", os.urandom(2))[0]
     q = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0)
     for label in name.split("."):
         q += bytes([len(label)]) + label.encode()
-    q += b"\x00" + struct.pack("!HH", 1, 1)
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    q += b"\x00" + struct.pack("!HH", qtype, 1)
+    s = socket.socket(socket.AF_INET6 if ":" in server else socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(1)
     try:
         for _ in range(3):
-            s.sendto(q, ("10.0.2.3", 53))
+            s.sendto(q, (server, 53))
             try:
                 r, _ = s.recvfrom(65535)
             except socket.timeout:
@@ -149,15 +166,45 @@ def p_dns(name):
                 off += 10
                 if typ == 1 and n == 4:
                     addrs.append(socket.inet_ntoa(r[off:off + 4]))
+                if typ == 28 and n == 16:
+                    addrs.append(socket.inet_ntop(socket.AF_INET6, r[off:off + 16]))
                 off += n
             return {"ok": True, "rcode": flags & 0xF, "addrs": addrs}
         return {"ok": False, "err": "timeout"}
     finally:
         s.close()
 
-def p_gai(name):
-    infos = socket.getaddrinfo(name, 80, socket.AF_INET, socket.SOCK_STREAM)
+def p_dns6(name):
+    return p_dns(name, 28)
+
+def p_dns_over6(name):
+    return p_dns(name, 28, "fd73:6278::3")
+
+def p_gai(name, family=socket.AF_INET):
+    infos = socket.getaddrinfo(name, 80, family, socket.SOCK_STREAM)
     return {"ok": True, "addrs": sorted(set(i[4][0] for i in infos))}
+
+def p_gai6(name):
+    return p_gai(name, socket.AF_INET6)
+
+def p_addr6():
+    out = []
+    with open("/proc/net/if_inet6") as f:
+        for line in f:
+            a, _, plen, scope, _, dev = line.split()
+            if dev != "lo" and int(scope, 16) == 0:
+                ip = socket.inet_ntop(socket.AF_INET6, bytes.fromhex(a))
+                out.append("%s/%d %s" % (ip, int(plen, 16), dev))
+    return {"ok": True, "addrs": sorted(out)}
+
+def p_route6():
+    with open("/proc/net/ipv6_route") as f:
+        for line in f:
+            x = line.split()
+            if x[0] == "0" * 32 and x[1] == "00" and x[9] != "lo":
+                gw = socket.inet_ntop(socket.AF_INET6, bytes.fromhex(x[4]))
+                return {"ok": True, "body": gw, "dev": x[9]}
+    return {"ok": False, "err": "no default route"}
 
 def p_ifaces():
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -187,8 +234,9 @@ def p_file(path):
     with open(path) as f:
         return {"ok": True, "body": f.read()}
 
-kinds = {"http": p_http, "udp": p_udp, "dns": p_dns, "gai": p_gai, "ifaces": p_ifaces,
-         "route": p_route, "file": p_file}
+kinds = {"http": p_http, "udp": p_udp, "dns": p_dns, "dns6": p_dns6, "dns-over6": p_dns_over6,
+         "gai": p_gai, "gai6": p_gai6, "ifaces": p_ifaces, "route": p_route, "addr6": p_addr6,
+         "route6": p_route6, "file": p_file}
 for spec in sys.argv[1:]:
     kind, *args = spec.split()
     try:
@@ -406,6 +454,52 @@ func hostIPv4s(t *testing.T) []string {
 	return out
 }
 
+// hostIPv6s: the host's own global IPv6 addresses (not ::1, not
+// link-local: the sandbox has no route to the host's links).
+func hostIPv6s(t *testing.T) []string {
+	t.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() == nil && n.IP.IsGlobalUnicast() {
+			out = append(out, n.IP.String())
+		}
+	}
+	return out
+}
+
+// requireTestNet6: the test network is up with its IPv6 half, which
+// scripts/testnet leaves out on a host without IPv6.
+func requireTestNet6(t *testing.T) {
+	t.Helper()
+	requireTestNet(t)
+	_, err := os.Stat("/run/sbx-testnet/ipv6")
+	requireHost(t, err == nil, "the test network has no IPv6 half (the host has no IPv6: see scripts/testnet up)")
+	for _, c := range []struct{ host, body string }{{inetA6, bodyA6}, {inetB6, bodyB6}, {lanHost6, bodyLAN6}} {
+		if got, err := hostGet("http://["+c.host+"]/", 3*time.Second); err != nil || got != c.body {
+			t.Fatalf("the test network is up but %s does not answer from the host (%q, %v): sudo scripts/testnet check", c.host, got, err)
+		}
+	}
+}
+
+// sandboxHasIPv6: a new network namespace gets IPv6 (and the sandbox its
+// IPv6 address): the kernel has it, and new namespaces do not inherit the
+// host's disable_ipv6 (net.core.devconf_inherit_init_net) or it is 0.
+func sandboxHasIPv6() bool {
+	if _, err := os.Stat("/proc/net/if_inet6"); err != nil {
+		return false
+	}
+	inherit, _ := os.ReadFile("/proc/sys/net/core/devconf_inherit_init_net")
+	if strings.TrimSpace(string(inherit)) != "1" {
+		return true
+	}
+	off, _ := os.ReadFile("/proc/sys/net/ipv6/conf/default/disable_ipv6")
+	return strings.TrimSpace(string(off)) == "0"
+}
+
 // ----------------------------------------------------------- leftovers ---
 
 // netProcs: the processes a sandbox run may leave: the binary and its
@@ -581,7 +675,7 @@ func TestNetUserInterface(t *testing.T) {
 	requireUser(t)
 	requireTun(t)
 	dir := probeDir(t)
-	res := netRun(t, dir, nil, "ifaces", "route", "file /etc/resolv.conf")
+	res := netRun(t, dir, nil, "ifaces", "route", "file /etc/resolv.conf", "addr6", "route6")
 	var tap []string
 	for _, i := range res["ifaces"].Ifaces {
 		switch {
@@ -615,6 +709,21 @@ func TestNetUserInterface(t *testing.T) {
 	if !rc.OK || len(ns) != 1 || ns[0] != tapDNS {
 		t.Errorf("/etc/resolv.conf: %v; want exactly 'nameserver %s'", rc, tapDNS)
 	}
+	// IPv6: one global address on the TAP and a default route, when new
+	// namespaces have IPv6 at all; none otherwise (IPv4 still works).
+	a6, r6 := res["addr6"], res["route6"]
+	if !sandboxHasIPv6() {
+		if len(a6.Addrs) != 0 {
+			t.Errorf("IPv6 addresses %q though new namespaces have no IPv6 here", a6.Addrs)
+		}
+		return
+	}
+	if len(tap) == 1 && (!a6.OK || strings.Join(a6.Addrs, ",") != tapAddr6+"/64 "+tap[0]) {
+		t.Errorf("global IPv6 addresses: %v; want %s/64 on %s", a6, tapAddr6, tap[0])
+	}
+	if !r6.OK || r6.Body != tapGW6 || len(tap) == 1 && r6.Dev != tap[0] {
+		t.Errorf("IPv6 default route: %v dev %q; want via %s on %q", r6, r6.Dev, tapGW6, tap)
+	}
 }
 
 // TestNetHTTPAndDNS: the default policy lets public addresses through, TCP
@@ -646,8 +755,8 @@ func TestNetHTTPAndDNS(t *testing.T) {
 }
 
 // hostServer is a TCP (HTTP) and a UDP echo server of the test's own on the
-// host's 0.0.0.0, so reachable at 127.0.0.1 and every host address; it
-// counts what reaches it.
+// host's 0.0.0.0 (or [::] for startHostServer6), so reachable at 127.0.0.1
+// (::1) and every host address of that family; it counts what reaches it.
 type hostServer struct {
 	tcpPort, udpPort int
 	mu               sync.Mutex
@@ -671,12 +780,23 @@ const hostBody = "host loopback server\n"
 
 func startHostServer(t *testing.T) *hostServer {
 	t.Helper()
+	return startHostServerOn(t, "4", "0.0.0.0:0")
+}
+
+// startHostServer6: the IPv6 one, on [::] (IPv6 only).
+func startHostServer6(t *testing.T) *hostServer {
+	t.Helper()
+	return startHostServerOn(t, "6", "[::]:0")
+}
+
+func startHostServerOn(t *testing.T, family, addr string) *hostServer {
+	t.Helper()
 	s := &hostServer{}
-	ln, err := net.Listen("tcp4", "0.0.0.0:0")
+	ln, err := net.Listen("tcp"+family, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc, err := net.ListenPacket("udp4", "0.0.0.0:0")
+	pc, err := net.ListenPacket("udp"+family, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -797,6 +917,90 @@ func TestNetHostLoopback(t *testing.T) {
 		}
 		wantNotLogged(t, log, tapGW)
 		wantNotLogged(t, log, "127.0.0.1")
+	})
+}
+
+// TestNetIPv6: IPv6 goes through the same stack and policy as IPv4: HTTP
+// and UDP to a public IPv6 host work, a name with only an AAAA record
+// resolves (over the resolver's IPv4 and IPv6 addresses) and works; the LAN
+// host's private address, the host's own global addresses and, behind the
+// IPv6 gateway, its ::1 are refused and logged; --net-allow-host-loopback
+// makes [fd73:6278::2]:PORT the host's [::1]:PORT, and only that.
+func TestNetIPv6(t *testing.T) {
+	requireTestNet6(t)
+	srv := startHostServer6(t)
+	hostIPs := hostIPv6s(t)
+	for _, ip := range append([]string{"::1"}, hostIPs...) {
+		if got, err := hostGet(fmt.Sprintf("http://[%s]:%d/", ip, srv.tcpPort), 3*time.Second); err != nil || got != hostBody {
+			t.Fatalf("the host server does not answer the host at %s: %q %v", ip, got, err)
+		}
+	}
+	srv.reset()
+	gwHTTP := httpProbe(fmt.Sprintf("[%s]:%d", tapGW6, srv.tcpPort))
+	gwUDP := udpProbe(tapGW6, srv.udpPort)
+	lan := httpProbe("[" + lanHost6 + "]")
+	var hostProbes []string
+	for _, ip := range hostIPs {
+		hostProbes = append(hostProbes, httpProbe(fmt.Sprintf("[%s]:%d", ip, srv.tcpPort)), udpProbe(ip, srv.udpPort))
+	}
+
+	t.Run("default", func(t *testing.T) {
+		dir := probeDir(t)
+		logf := filepath.Join(dir, "net.log")
+		probes := append([]string{httpProbe("[" + inetA6 + "]"), udpProbe(inetA6, 7),
+			"dns6 allowed6.test", "dns-over6 allowed6.test", "gai6 allowed6.test", "http http://allowed6.test/",
+			lan, gwHTTP, gwUDP}, hostProbes...)
+		res := netRun(t, dir, []string{"--net-log", logf}, probes...)
+		wantBody(t, res, httpProbe("["+inetA6+"]"), bodyA6)
+		wantBody(t, res, udpProbe(inetA6, 7), echoA6)
+		wantAddrs(t, res, "dns6 allowed6.test", inetA6)
+		wantAddrs(t, res, "dns-over6 allowed6.test", inetA6)
+		wantAddrs(t, res, "gai6 allowed6.test", inetA6)
+		wantBody(t, res, "http http://allowed6.test/", bodyA6)
+		for _, p := range append([]string{lan, gwHTTP, gwUDP}, hostProbes...) {
+			wantRefused(t, res, p)
+		}
+		if tcp, udp := srv.seen(); len(tcp)+len(udp) != 0 {
+			t.Errorf("the host server was reached from inside: tcp to %q, udp from %q", tcp, udp)
+		}
+		log := readNetLog(t, logf)
+		wantLogged(t, log, "tcp", 80, lanHost6)
+		wantLogged(t, log, "tcp", srv.tcpPort, tapGW6)
+		wantLogged(t, log, "udp", srv.udpPort, tapGW6)
+		for _, ip := range hostIPs {
+			wantLogged(t, log, "tcp", srv.tcpPort, ip)
+			wantLogged(t, log, "udp", srv.udpPort, ip)
+		}
+		wantNotLogged(t, log, inetA6)
+	})
+
+	t.Run("allow-host-loopback", func(t *testing.T) {
+		srv.reset()
+		dir := probeDir(t)
+		res := netRun(t, dir, []string{"--net-allow-host-loopback"}, append([]string{gwHTTP, gwUDP, lan}, hostProbes...)...)
+		wantBody(t, res, gwHTTP, hostBody)
+		wantBody(t, res, gwUDP, "host: "+echoMsg)
+		wantRefused(t, res, lan)
+		for _, p := range hostProbes {
+			wantRefused(t, res, p)
+		}
+		tcp, udp := srv.seen()
+		want := fmt.Sprintf("[::1]:%d", srv.tcpPort)
+		if len(tcp) != 1 || tcp[0] != want {
+			t.Errorf("host server's TCP connections went to %q, want one to %s", tcp, want)
+		}
+		for _, from := range udp {
+			if !strings.HasPrefix(from, "[::1]:") {
+				t.Errorf("a datagram reached the host server from %s, want only from ::1 (udp: %q)", from, udp)
+			}
+		}
+	})
+
+	t.Run("allow a private IPv6 range", func(t *testing.T) {
+		dir := probeDir(t)
+		res := netRun(t, dir, []string{"--net-allow", "[fd99::/64]:80"}, lan, httpProbe("["+inetA6+"]"))
+		wantBody(t, res, lan, bodyLAN6)
+		wantBody(t, res, httpProbe("["+inetA6+"]"), bodyA6)
 	})
 }
 
@@ -941,6 +1145,31 @@ func TestNetDomainAllowlist(t *testing.T) {
 		wantBody(t, res, hB, bodyB)
 		wantBody(t, res, uB, echoB)
 		wantRefused(t, res, httpProbe(lanHost))
+	})
+	t.Run("allowed6.test", func(t *testing.T) {
+		requireTestNet6(t)
+		dir := probeDir(t)
+		logf := filepath.Join(dir, "net.log")
+		hA6, hB6 := httpProbe("["+inetA6+"]"), httpProbe("["+inetB6+"]")
+		res := netRun(t, dir, []string{"--net-allow", "allowed6.test", "--net-log", logf},
+			"gai6 allowed6.test", "http http://allowed6.test/", hA6, udpProbe(inetA6, 7),
+			hB6, udpProbe(inetB6, 7), "gai6 blocked6.test", "http http://blocked6.test/", hA, httpProbe("["+lanHost6+"]"))
+		wantAddrs(t, res, "gai6 allowed6.test", inetA6)
+		wantBody(t, res, "http http://allowed6.test/", bodyA6)
+		wantBody(t, res, hA6, bodyA6)
+		wantBody(t, res, udpProbe(inetA6, 7), echoA6)
+		wantRefused(t, res, hB6)
+		wantRefused(t, res, udpProbe(inetB6, 7))
+		wantRefused(t, res, "gai6 blocked6.test")
+		wantRefused(t, res, "http http://blocked6.test/")
+		wantRefused(t, res, hA) // allowed6.test has no IPv4 address
+		wantRefused(t, res, httpProbe("["+lanHost6+"]"))
+		log := readNetLog(t, logf)
+		wantLogged(t, log, "tcp", 80, inetB6)
+		wantLogged(t, log, "udp", 7, inetB6)
+		wantLogged(t, log, "tcp", 80, lanHost6)
+		wantLogged(t, log, "tcp", 80, inetA)
+		wantNotLogged(t, log, inetA6)
 	})
 	t.Run("udp/allowed.test", func(t *testing.T) {
 		dir := probeDir(t)

@@ -5,7 +5,8 @@
 // egress policy and then re-opened from the host as an ordinary socket owned
 // by the user (slirp-style NAT). A DNS address answers through a callback,
 // the gateway address can stand for the host's loopback, and host ports can be
-// published into the sandbox.
+// published into the sandbox. IPv4 and IPv6 alike (see Config); a sandbox
+// whose namespace has no IPv6 gets IPv4 only.
 //
 // Split of work: the sandbox's init process (in the new network namespace,
 // with CAP_NET_ADMIN in its user namespace, before pivot_root because it
@@ -16,8 +17,9 @@
 // Lifetimes: the TAP fd holds a reference to the sandbox's network
 // namespace, so the namespace (and every socket in it) outlives the sandbox
 // until Close. Between New and Close the Stack runs goroutines (the TAP
-// reader, the stack's packet processors, two per TCP connection and UDP flow,
-// one per published port) and owns host sockets; idle, it costs no CPU. The
+// reader, which also delivers what it reads, the TAP writer, the stack's TCP
+// processors, two per TCP connection and UDP flow, one per published port)
+// and owns host sockets; idle, it costs no CPU. The
 // package itself does nothing at init; the gVisor packages it imports add
 // about 1 ms, 200 small allocations and two syscalls (getpid, getrandom) to
 // every start of a binary that links it, whether or not networking is used.
@@ -51,6 +53,17 @@ type Config struct {
 	// PrefixLen is the length of the TAP subnet's prefix. Default 24.
 	PrefixLen int
 
+	// SandboxIP6, GatewayIP6 and DNSIP6 are the IPv6 counterparts of
+	// SandboxIP, GatewayIP and DNSIP, in one /PrefixLen6 subnet. An
+	// invalid SandboxIP6 means no IPv6 (the TAP gets no IPv6 address and
+	// the stack none either). Defaults fd73:6278::100, ::2 and ::3 in
+	// fd73:6278::/64 ("sbx" in the RFC 4193 global ID): slirp4netns's
+	// layout in a prefix of its own, not its fd00::/64, which slirp4netns,
+	// pasta and QEMU user networking put hosts in, and which the sandbox
+	// then could not tell from its host's own subnet.
+	SandboxIP6, GatewayIP6, DNSIP6 netip.Addr
+	PrefixLen6                     int
+
 	// Decide is asked before every new outbound TCP connection and UDP flow
 	// (the first packet of a 5-tuple); a non-nil error refuses it (TCP gets
 	// a RST, UDP an ICMP port unreachable). dst is the address the sandbox
@@ -67,21 +80,27 @@ type Config struct {
 	// without its length prefix). nil refuses DNS.
 	DNS func(query []byte) ([]byte, error)
 	// HostLoopback sends connections to GatewayIP to the host's 127.0.0.1
-	// (same port), once Decide allowed them (Decide sees GatewayIP as dst).
+	// and to GatewayIP6 to the host's ::1 (same port), once Decide allowed
+	// them (Decide sees the gateway address as dst).
 	HostLoopback bool
 	// Logf receives diagnostics; nil discards them.
 	Logf func(format string, args ...any)
 }
 
 // DefaultConfig returns slirp4netns's classic layout: 10.0.2.100/24 with the
-// gateway at 10.0.2.2 and DNS at 10.0.2.3, MTU 65520.
+// gateway at 10.0.2.2 and DNS at 10.0.2.3, MTU 65520; and the same host
+// numbers in fd73:6278::/64 for IPv6.
 func DefaultConfig() Config {
 	return Config{
-		MTU:       65520,
-		SandboxIP: netip.AddrFrom4([4]byte{10, 0, 2, 100}),
-		GatewayIP: netip.AddrFrom4([4]byte{10, 0, 2, 2}),
-		DNSIP:     netip.AddrFrom4([4]byte{10, 0, 2, 3}),
-		PrefixLen: 24,
+		MTU:        65520,
+		SandboxIP:  netip.AddrFrom4([4]byte{10, 0, 2, 100}),
+		GatewayIP:  netip.AddrFrom4([4]byte{10, 0, 2, 2}),
+		DNSIP:      netip.AddrFrom4([4]byte{10, 0, 2, 3}),
+		PrefixLen:  24,
+		SandboxIP6: netip.MustParseAddr("fd73:6278::100"),
+		GatewayIP6: netip.MustParseAddr("fd73:6278::2"),
+		DNSIP6:     netip.MustParseAddr("fd73:6278::3"),
+		PrefixLen6: 64,
 	}
 }
 
@@ -119,12 +138,59 @@ func (c *Config) validate() error {
 	if c.SandboxIP == c.GatewayIP || c.SandboxIP == c.DNSIP || c.GatewayIP == c.DNSIP {
 		return fmt.Errorf("sandbox %v, gateway %v and dns %v must differ", c.SandboxIP, c.GatewayIP, c.DNSIP)
 	}
+	if c.SandboxIP6.IsValid() {
+		return c.validate6()
+	}
+	return nil
+}
+
+func (c *Config) validate6() error {
+	for _, a := range []struct {
+		name string
+		ip   netip.Addr
+	}{{"sandbox", c.SandboxIP6}, {"gateway", c.GatewayIP6}, {"dns", c.DNSIP6}} {
+		if !a.ip.Is6() || a.ip.Is4In6() || a.ip.Zone() != "" || !a.ip.IsGlobalUnicast() {
+			return fmt.Errorf("%s address %v: want a unicast IPv6 address", a.name, a.ip)
+		}
+	}
+	if c.PrefixLen6 < 48 || c.PrefixLen6 > 126 {
+		return fmt.Errorf("ipv6 prefix length %d out of range 48-126", c.PrefixLen6)
+	}
+	p := c.prefix6()
+	if !p.Contains(c.GatewayIP6) || !p.Contains(c.DNSIP6) {
+		return fmt.Errorf("gateway %v and dns %v must be inside %v", c.GatewayIP6, c.DNSIP6, p)
+	}
+	if c.SandboxIP6 == c.GatewayIP6 || c.SandboxIP6 == c.DNSIP6 || c.GatewayIP6 == c.DNSIP6 {
+		return fmt.Errorf("sandbox %v, gateway %v and dns %v must differ", c.SandboxIP6, c.GatewayIP6, c.DNSIP6)
+	}
 	return nil
 }
 
 // prefix is the TAP subnet.
 func (c *Config) prefix() netip.Prefix {
 	return netip.PrefixFrom(c.SandboxIP, c.PrefixLen).Masked()
+}
+
+// prefix6 is the TAP's IPv6 subnet (invalid without IPv6).
+func (c *Config) prefix6() netip.Prefix {
+	if !c.SandboxIP6.IsValid() {
+		return netip.Prefix{}
+	}
+	return netip.PrefixFrom(c.SandboxIP6, c.PrefixLen6).Masked()
+}
+
+// isGateway, isDNS and inSubnet: ip is a gateway address, a resolver
+// address, in one of the TAP's subnets.
+func (c *Config) isGateway(ip netip.Addr) bool {
+	return ip == c.GatewayIP || (c.SandboxIP6.IsValid() && ip == c.GatewayIP6)
+}
+
+func (c *Config) isDNS(ip netip.Addr) bool {
+	return ip == c.DNSIP || (c.SandboxIP6.IsValid() && ip == c.DNSIP6)
+}
+
+func (c *Config) inSubnet(ip netip.Addr) bool {
+	return c.prefix().Contains(ip) || c.prefix6().Contains(ip)
 }
 
 func (c *Config) logf(format string, args ...any) {
@@ -145,15 +211,20 @@ const (
 // by DNS, dialled on the host at the returned address, or refused. proto is
 // "tcp" or "udp".
 func (c *Config) route(proto string, dst netip.AddrPort) (target, netip.AddrPort, error) {
-	ip := dst.Addr().Unmap()
-	dst = netip.AddrPortFrom(ip, dst.Port())
+	ip := dst.Addr()
 	switch {
-	case ip == c.DNSIP:
+	case ip.Is4In6():
+		// WARNING: must come first. An IPv4-mapped address is IPv4 to
+		// the host's sockets (::ffff:127.0.0.1 is its loopback) but
+		// never an IPv6 destination on the wire (RFC 4291 2.5.5.2):
+		// only a packet the sandbox crafted carries one.
+		return 0, dst, errRefused
+	case c.isDNS(ip):
 		if dst.Port() != 53 || c.DNS == nil {
 			return 0, dst, errRefused
 		}
 		return toDNS, dst, nil
-	case ip == c.GatewayIP:
+	case c.isGateway(ip):
 		// Decide first even when the host loopback is closed: the policy
 		// refuses it too, and logs the attempt.
 		err := c.decide(proto, dst)
@@ -164,8 +235,11 @@ func (c *Config) route(proto string, dst netip.AddrPort) (target, netip.AddrPort
 			return 0, dst, err
 		}
 		lo := netip.AddrFrom4([4]byte{127, 0, 0, 1})
+		if ip.Is6() {
+			lo = netip.IPv6Loopback()
+		}
 		return toHost, netip.AddrPortFrom(lo, dst.Port()), nil
-	case neverForwarded(ip), c.prefix().Contains(ip), dst.Port() == 0:
+	case neverForwarded(ip), c.inSubnet(ip), dst.Port() == 0:
 		// WARNING: this check stands between raw packets the sandbox
 		// crafts and the host's loopback; it must come before Decide
 		// and must not depend on it.
@@ -185,12 +259,17 @@ func (c *Config) decide(proto string, dst netip.AddrPort) error {
 }
 
 // neverForwarded reports addresses no sandbox flow may reach on the host:
-// its loopback (only GatewayIP with HostLoopback leads there), unspecified
-// and broadcast addresses, which the kernel would treat as "this host", and
-// multicast.
+// its loopback (only the gateway with HostLoopback leads there), unspecified
+// and broadcast addresses, which the kernel would treat as "this host",
+// multicast, and IPv4 in IPv6 clothing.
 func neverForwarded(ip netip.Addr) bool {
 	return !ip.IsValid() || ip.IsLoopback() || ip.IsUnspecified() || ip.IsMulticast() ||
 		ip.IsInterfaceLocalMulticast() || ip.IsLinkLocalMulticast() ||
 		ip == netip.AddrFrom4([4]byte{255, 255, 255, 255}) ||
-		(ip.Is4() && ip.As4()[0] == 0) // 0.0.0.0/8 means "this network"
+		(ip.Is4() && ip.As4()[0] == 0) || // 0.0.0.0/8 means "this network"
+		ip.Is4In6() || ipv4Compatible.Contains(ip)
 }
+
+// ipv4Compatible is ::a.b.c.d (RFC 4291 2.5.5.1, deprecated), which a host
+// with a sit tunnel would still carry as IPv4.
+var ipv4Compatible = netip.MustParsePrefix("::/96")

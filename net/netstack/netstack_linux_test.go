@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,6 +22,7 @@ import (
 
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
 )
 
@@ -37,8 +39,8 @@ func TestMain(m *testing.M) {
 	switch os.Getenv(childEnv) {
 	case "":
 		os.Exit(m.Run())
-	case "sandbox", "bare":
-		if err := runSandboxChild(os.Getenv(childEnv) == "sandbox"); err != nil {
+	case "sandbox", "bare", "sandbox-noipv6":
+		if err := runSandboxChild(os.Getenv(childEnv)); err != nil {
 			fmt.Fprintln(os.Stderr, "sandbox child:", err)
 			os.Exit(1)
 		}
@@ -130,6 +132,18 @@ func (c *sandboxChild) do(t testing.TB, req request) response {
 // startSandbox starts the child and returns it with the TAP fd it made; a
 // bare child makes no TAP device (slirp4netns makes one for comparison).
 func startSandbox(t testing.TB, bare bool) (*sandboxChild, *os.File) {
+	mode := "sandbox"
+	if bare {
+		mode = "bare"
+	}
+	return startSandboxMode(t, mode)
+}
+
+// startSandboxMode starts a child of mode: "sandbox", "bare" or
+// "sandbox-noipv6" (IPv6 off in its network namespace before the TAP is
+// made, as on a host without IPv6).
+func startSandboxMode(t testing.TB, mode string) (*sandboxChild, *os.File) {
+	bare := mode == "bare"
 	t.Helper()
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -138,10 +152,6 @@ func startSandbox(t testing.TB, bare bool) (*sandboxChild, *os.File) {
 	parentEnd := os.NewFile(uintptr(fds[0]), "parent")
 	childEnd := os.NewFile(uintptr(fds[1]), "child")
 	cmd := exec.Command("/proc/self/exe", "-test.run=^$")
-	mode := "sandbox"
-	if bare {
-		mode = "bare"
-	}
 	cmd.Env = append(os.Environ(), childEnv+"="+mode)
 	cmd.ExtraFiles = []*os.File{childEnd}
 	cmd.Stderr = os.Stderr
@@ -199,10 +209,18 @@ func receiveFD(sock *os.File, withFD bool) (*os.File, error) {
 }
 
 // runSandboxChild is the child: make the TAP, send it, serve requests.
-func runSandboxChild(withTAP bool) error {
+func runSandboxChild(mode string) error {
 	cfg := DefaultConfig() // TestStack's addresses
 	sock := os.NewFile(3, "sock")
-	if withTAP {
+	if mode == "sandbox-noipv6" {
+		for _, f := range []string{"all", "default"} {
+			if err := os.WriteFile("/proc/sys/net/ipv6/conf/"+f+"/disable_ipv6", []byte("1"), 0); err != nil {
+				unix.Sendmsg(int(sock.Fd()), []byte(err.Error()), nil, nil, 0)
+				return err
+			}
+		}
+	}
+	if mode != "bare" {
 		tap, err := CreateTAP("tap0", cfg)
 		if err != nil {
 			unix.Sendmsg(int(sock.Fd()), []byte(err.Error()), nil, nil, 0)
@@ -273,11 +291,17 @@ func childOp(cfg Config, req request) response {
 		}
 		c.Close()
 		return response{}
-	case "dns_udp", "dns_tcp":
-		proto := strings.TrimPrefix(req.Op, "dns_")
+	case "dns_udp", "dns_tcp", "dns6_udp", "dns6_tcp":
+		// DNS over IPv4 or IPv6 transport (the answer is A records
+		// either way: fakeDNS has no AAAA).
+		proto := req.Op[strings.IndexByte(req.Op, '_')+1:]
+		server := cfg.DNSIP
+		if strings.HasPrefix(req.Op, "dns6") {
+			server = cfg.DNSIP6
+		}
 		r := net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
-			return d.DialContext(ctx, proto, netip.AddrPortFrom(cfg.DNSIP, 53).String())
+			return d.DialContext(ctx, proto, netip.AddrPortFrom(server, 53).String())
 		}}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -301,6 +325,8 @@ func childOp(cfg Config, req request) response {
 		return recvBulk(req.Addr)
 	case "ping":
 		return ping(req.Addr)
+	case "addrs":
+		return tapAddrs()
 	case "connrate":
 		return connRate(req.Addr, time.Duration(req.N))
 	}
@@ -450,6 +476,25 @@ func connRate(addr string, d time.Duration) response {
 	return r
 }
 
+// hostIPv6 is a global IPv6 address of the host that sandbox traffic can be
+// sent to; the test skips without one.
+func hostIPv6(t testing.TB) netip.Addr {
+	t.Helper()
+	def := DefaultConfig()
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		p, err := netip.ParsePrefix(a.String())
+		if err == nil && p.Addr().Is6() && !p.Addr().Is4In6() && p.Addr().IsGlobalUnicast() && !def.prefix6().Contains(p.Addr()) {
+			return p.Addr()
+		}
+	}
+	t.Skip("host has no global IPv6 address to forward to")
+	return netip.Addr{}
+}
+
 // hostIPv4 is a non-loopback address of the host that sandbox traffic can be
 // sent to.
 func hostIPv4(t testing.TB) netip.Addr {
@@ -589,9 +634,11 @@ func TestStack(t *testing.T) {
 	cfg.HostLoopback = true
 	cfg.DNS = fakeDNS
 	cfg.Logf = t.Logf
+	var refused sync.Map // netip.AddrPort -> true: Decide refuses it
+	refused.Store(hs.refused, true)
 	cfg.Decide = func(proto string, dst netip.AddrPort) error {
 		decided.Store(dst, proto)
-		if dst == hs.refused {
+		if _, no := refused.Load(dst); no {
 			return errors.New("denied by test policy")
 		}
 		return nil
@@ -731,6 +778,53 @@ func TestStack(t *testing.T) {
 		}
 		t.Logf("connections: %.0f/s (4 workers; %s)%s", float64(cr.N)/cr.Seconds, cr.Out, errSuffix(cr.Err))
 	})
+	t.Run("IPv6", func(t *testing.T) {
+		if r := child.do(t, request{Op: "addrs"}); r.Out != "10.0.2.100/24 fd73:6278::100/64" {
+			t.Fatalf("sandbox addresses: %+v, want 10.0.2.100/24 and fd73:6278::100/64", r)
+		}
+		if r := child.do(t, request{Op: "ping", Addr: cfg.GatewayIP6.String()}); r.Out != "reply" {
+			t.Errorf("ping %v: %+v", cfg.GatewayIP6, r)
+		}
+		for _, op := range []string{"dns6_udp", "dns6_tcp"} {
+			if r := child.do(t, request{Op: op, Data: "example.test"}); r.Err != "" || r.Out != "[192.0.2.77]" {
+				t.Errorf("%s: %+v", op, r)
+			}
+		}
+		t.Run("HostLoopback", func(t *testing.T) {
+			if ln, err := net.Listen("tcp6", "[::1]:0"); err != nil {
+				t.Skipf("no IPv6 loopback on the host: %v", err)
+			} else {
+				ln.Close()
+			}
+			lo := startHostServers(t, netip.IPv6Loopback(), 0)
+			gw := netip.AddrPortFrom(cfg.GatewayIP6, lo.http.Port())
+			r := child.do(t, request{Op: "http_get", Addr: "http://" + gw.String() + "/"})
+			if r.Err != "" || r.Out != "hello "+gw.String() {
+				t.Fatalf("GET via the IPv6 gateway: %+v", r)
+			}
+		})
+		t.Run("Host", func(t *testing.T) {
+			ip := hostIPv6(t)
+			hs6 := startHostServers(t, ip, 0)
+			refused.Store(hs6.refused, true)
+			r := child.do(t, request{Op: "http_get", Addr: "http://" + hs6.http.String() + "/"})
+			if r.Err != "" || r.Out != "hello "+hs6.http.String() {
+				t.Errorf("GET %v: %+v", hs6.http, r)
+			}
+			if p, _ := decided.Load(hs6.http); p != "tcp" {
+				t.Errorf("Decide was not asked for tcp %v", hs6.http)
+			}
+			if r := child.do(t, request{Op: "udp_echo", Addr: hs6.udpEcho.String(), Data: "ping6"}); r.Err != "" || r.Out != "echo:ping6" {
+				t.Errorf("udp echo %v: %+v", hs6.udpEcho, r)
+			}
+			if r := child.do(t, request{Op: "dial", Addr: hs6.refused.String()}); !r.Refused {
+				t.Errorf("dial to a refused destination %v: want connection refused, got %+v", hs6.refused, r)
+			}
+			if r := child.do(t, request{Op: "ping", Addr: ip.String()}); r.Out == "reply" {
+				t.Errorf("ping %v through the stack got a reply", ip)
+			}
+		})
+	})
 	t.Run("Stats", func(t *testing.T) {
 		got := st.Stats()
 		t.Logf("%+v", got)
@@ -757,6 +851,31 @@ func TestStack(t *testing.T) {
 			t.Fatal("Close hangs with a TCP connection and a UDP flow open")
 		}
 	})
+}
+
+// TestStackNoIPv6: with IPv6 off in the sandbox's namespace (as on a host
+// without it) the TAP gets its IPv4 address only, and IPv4 works.
+func TestStackNoIPv6(t *testing.T) {
+	requireRoot(t)
+	hs := startHostServers(t, hostIPv4(t), 0)
+	child, tap := startSandboxMode(t, "sandbox-noipv6")
+	cfg := DefaultConfig()
+	cfg.DNS = fakeDNS
+	cfg.Logf = t.Logf
+	st, err := New(tap, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if r := child.do(t, request{Op: "addrs"}); r.Out != "10.0.2.100/24" {
+		t.Errorf("sandbox addresses: %+v, want 10.0.2.100/24 alone", r)
+	}
+	if r := child.do(t, request{Op: "http_get", Addr: "http://" + hs.http.String() + "/"}); r.Err != "" || r.Out != "hello "+hs.http.String() {
+		t.Errorf("GET %v: %+v", hs.http, r)
+	}
+	if r := child.do(t, request{Op: "dns_udp", Data: "example.test"}); r.Err != "" || r.Out != "[192.0.2.77]" {
+		t.Errorf("dns: %+v", r)
+	}
 }
 
 func errSuffix(e string) string {
@@ -803,20 +922,25 @@ func cpuSeconds() float64 {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
-// ping sends one ICMP echo request to addr from a raw socket and waits a
-// second for the reply.
+// ping sends one ICMP (or ICMPv6) echo request to addr from a raw socket
+// and waits a second for the reply.
 func ping(addr string) response {
-	c, err := icmp.ListenPacket("ip4:icmp", "0.0.0.0")
+	ip := netip.MustParseAddr(addr)
+	network, proto, echo, reply := "ip4:icmp", 1, icmp.Type(ipv4.ICMPTypeEcho), icmp.Type(ipv4.ICMPTypeEchoReply)
+	if ip.Is6() {
+		network, proto, echo, reply = "ip6:ipv6-icmp", 58, ipv6.ICMPTypeEchoRequest, ipv6.ICMPTypeEchoReply
+	}
+	c, err := icmp.ListenPacket(network, "")
 	if err != nil {
 		return errResponse(err)
 	}
 	defer c.Close()
-	msg := icmp.Message{Type: ipv4.ICMPTypeEcho, Body: &icmp.Echo{ID: 7, Seq: 1, Data: []byte("sandbox")}}
-	b, err := msg.Marshal(nil)
+	msg := icmp.Message{Type: echo, Body: &icmp.Echo{ID: 7, Seq: 1, Data: []byte("sandbox")}}
+	b, err := msg.Marshal(nil) // the kernel sums ICMPv6 itself
 	if err != nil {
 		return errResponse(err)
 	}
-	dst := &net.IPAddr{IP: net.ParseIP(addr)}
+	dst := &net.IPAddr{IP: net.IP(ip.AsSlice())}
 	if _, err := c.WriteTo(b, dst); err != nil {
 		return errResponse(err)
 	}
@@ -827,11 +951,33 @@ func ping(addr string) response {
 		if err != nil {
 			return errResponse(err)
 		}
-		m, err := icmp.ParseMessage(1, buf[:n])
-		if err == nil && m.Type == ipv4.ICMPTypeEchoReply && from.String() == addr {
+		m, err := icmp.ParseMessage(proto, buf[:n])
+		if err == nil && m.Type == reply && from.String() == addr {
 			return response{Out: "reply"}
 		}
 	}
+}
+
+// tapAddrs lists the addresses of every interface but lo, sorted.
+func tapAddrs() response {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return errResponse(err)
+	}
+	var out []string
+	for _, i := range ifs {
+		if i.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		addrs, _ := i.Addrs()
+		for _, a := range addrs {
+			if p, err := netip.ParsePrefix(a.String()); err == nil && !p.Addr().IsLinkLocalUnicast() {
+				out = append(out, p.String())
+			}
+		}
+	}
+	slices.Sort(out)
+	return response{Out: strings.Join(out, " ")}
 }
 
 func TestPublishErrorPrivilegedPort(t *testing.T) {

@@ -53,6 +53,21 @@ func TestRoute(t *testing.T) {
 		{"own subnet never", base, "tcp", "10.0.2.50:22", 0, "", errRefused},
 		{"own address never", base, "tcp", "10.0.2.100:22", 0, "", errRefused},
 		{"port zero never", base, "udp", "93.184.216.34:0", 0, "", errRefused},
+		{"internet v6", base, "tcp", "[2001:db8::1]:443", toHost, "[2001:db8::1]:443", nil},
+		{"decide refuses v6", base, "tcp", "[2001:db8::1]:25", 0, "", denied},
+		{"dns v6", base, "udp", "[fd73:6278::3]:53", toDNS, "[fd73:6278::3]:53", nil},
+		{"dns v6 other port", base, "udp", "[fd73:6278::3]:54", 0, "", errRefused},
+		{"gateway v6 without host loopback", base, "tcp", "[fd73:6278::2]:8080", 0, "", errRefused},
+		{"gateway v6 is host ::1", loop, "tcp", "[fd73:6278::2]:8080", toHost, "[::1]:8080", nil},
+		{"host loopback v6 still asks Decide", loop, "tcp", "[fd73:6278::2]:25", 0, "", denied},
+		{"mapped gateway never", loop, "tcp", "[::ffff:10.0.2.2]:8080", 0, "", errRefused},
+		{"mapped dns never", base, "udp", "[::ffff:10.0.2.3]:53", 0, "", errRefused},
+		{"mapped internet never", base, "tcp", "[::ffff:93.184.216.34]:443", 0, "", errRefused},
+		{"ipv4-compatible never", base, "tcp", "[::7f00:1]:80", 0, "", errRefused},
+		{"unspecified v6 never", base, "tcp", "[::]:80", 0, "", errRefused},
+		{"multicast v6 never", base, "udp", "[ff02::fb]:5353", 0, "", errRefused},
+		{"own v6 subnet never", base, "tcp", "[fd73:6278::50]:22", 0, "", errRefused},
+		{"own v6 address never", base, "tcp", "[fd73:6278::100]:22", 0, "", errRefused},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,6 +90,11 @@ func TestValidate(t *testing.T) {
 	if err := ok.validate(); err != nil {
 		t.Fatalf("DefaultConfig: %v", err)
 	}
+	no6 := DefaultConfig()
+	no6.SandboxIP6, no6.GatewayIP6, no6.DNSIP6 = netip.Addr{}, netip.Addr{}, netip.Addr{}
+	if err := no6.validate(); err != nil {
+		t.Fatalf("DefaultConfig without IPv6: %v", err)
+	}
 	for name, mutate := range map[string]func(*Config){
 		"mtu too small":       func(c *Config) { c.MTU = 576 },
 		"mtu too large":       func(c *Config) { c.MTU = 65536 },
@@ -85,6 +105,14 @@ func TestValidate(t *testing.T) {
 		"prefix too long":     func(c *Config) { c.PrefixLen = 31 },
 		"prefix too short":    func(c *Config) { c.PrefixLen = 4 },
 		"gateway is dns addr": func(c *Config) { c.GatewayIP = c.DNSIP },
+		"ipv4 sandbox6":       func(c *Config) { c.SandboxIP6 = netip.MustParseAddr("10.0.2.100") },
+		"mapped gateway6":     func(c *Config) { c.GatewayIP6 = netip.MustParseAddr("::ffff:10.0.2.2") },
+		"zero dns6":           func(c *Config) { c.DNSIP6 = netip.Addr{} },
+		"link-local gateway6": func(c *Config) { c.GatewayIP6 = netip.MustParseAddr("fe80::2") },
+		"gateway6 off subnet": func(c *Config) { c.GatewayIP6 = netip.MustParseAddr("fd73:6279::2") },
+		"dns6 is sandbox6":    func(c *Config) { c.DNSIP6 = c.SandboxIP6 },
+		"prefix6 too long":    func(c *Config) { c.PrefixLen6 = 127 },
+		"prefix6 too short":   func(c *Config) { c.PrefixLen6 = 32 },
 	} {
 		c := DefaultConfig()
 		mutate(&c)

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -109,31 +110,44 @@ func (nl *rtnetlink) setLinkUp(index int, mtu uint32) error {
 	return nl.do(m)
 }
 
-// addAddr4 adds addr/prefixLen to interface index.
-func (nl *rtnetlink) addAddr4(index int, addr [4]byte, prefixLen int) error {
+// addAddr adds addr/prefixLen to interface index. IPv6 addresses skip
+// duplicate address detection (IFA_F_NODAD): the link has one other end,
+// the stack, and a tentative address could not be used for the second or so
+// DAD takes.
+func (nl *rtnetlink) addAddr(index int, addr netip.Addr, prefixLen int) error {
 	var ifa [unix.SizeofIfAddrmsg]byte // family, prefixlen, flags, scope, index
-	ifa[0] = unix.AF_INET
+	ifa[0] = family(addr)
 	ifa[1] = byte(prefixLen)
+	if addr.Is6() {
+		ifa[2] = unix.IFA_F_NODAD
+	}
 	ifa[3] = unix.RT_SCOPE_UNIVERSE
 	binary.NativeEndian.PutUint32(ifa[4:], uint32(index))
 	m := newNlmsg(unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_EXCL, ifa[:])
-	m.attr(unix.IFA_LOCAL, addr[:])
-	m.attr(unix.IFA_ADDRESS, addr[:])
+	m.attr(unix.IFA_LOCAL, addr.AsSlice())
+	m.attr(unix.IFA_ADDRESS, addr.AsSlice())
 	return nl.do(m)
 }
 
-// addDefaultRoute4 adds 0.0.0.0/0 via gw on interface index to the main
-// table.
-func (nl *rtnetlink) addDefaultRoute4(index int, gw [4]byte) error {
+// addDefaultRoute adds the default route (0.0.0.0/0 or ::/0, by gw's
+// family) via gw on interface index to the main table.
+func (nl *rtnetlink) addDefaultRoute(index int, gw netip.Addr) error {
 	rtm := [unix.SizeofRtMsg]byte{
-		0: unix.AF_INET,
+		0: family(gw),
 		4: unix.RT_TABLE_MAIN,
 		5: unix.RTPROT_BOOT,
 		6: unix.RT_SCOPE_UNIVERSE,
 		7: unix.RTN_UNICAST,
 	}
 	m := newNlmsg(unix.RTM_NEWROUTE, unix.NLM_F_CREATE|unix.NLM_F_EXCL, rtm[:])
-	m.attr(unix.RTA_GATEWAY, gw[:])
+	m.attr(unix.RTA_GATEWAY, gw.AsSlice())
 	m.attrUint32(unix.RTA_OIF, uint32(index))
 	return nl.do(m)
+}
+
+func family(a netip.Addr) byte {
+	if a.Is4() {
+		return unix.AF_INET
+	}
+	return unix.AF_INET6
 }

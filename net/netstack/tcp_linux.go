@@ -3,7 +3,6 @@ package netstack
 import (
 	"errors"
 	"io"
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -45,16 +44,15 @@ func (s *Stack) forwardTCP(req *tcp.ForwarderRequest) {
 		req.Complete(true)
 		return
 	}
-	var host *net.TCPConn
+	var host *hostTCP
 	if kind == toHost {
-		c, err := s.dialer.DialContext(s.ctx, "tcp", hostDst.String())
+		host, err = dialHost(s.ctx, hostDst, s.trackDial)
 		if err != nil {
 			s.refused.Add(1)
 			s.cfg.logf("netstack: tcp to %v: %v", dst, err)
 			req.Complete(true)
 			return
 		}
-		host = c.(*net.TCPConn)
 	}
 	var wq waiter.Queue
 	ep, e := req.CreateEndpoint(&wq)
@@ -86,7 +84,7 @@ func (c *sandboxConn) abort() { c.ep.Abort() }
 // tcpPair is one forwarded connection; Close resets both sides.
 type tcpPair struct {
 	sb   *sandboxConn
-	host *net.TCPConn
+	host hostStream
 	once sync.Once
 }
 
@@ -102,7 +100,7 @@ func (p *tcpPair) Close() error {
 // splice copies both ways between the sandbox and the host until both
 // directions are done. EOF is passed on as a half-close (FIN); any other
 // error resets both connections so neither peer mistakes it for EOF.
-func (s *Stack) splice(sb *sandboxConn, host *net.TCPConn) {
+func (s *Stack) splice(sb *sandboxConn, host hostStream) {
 	p := &tcpPair{sb: sb, host: host}
 	s.mu.Lock()
 	if s.closed {
@@ -115,15 +113,19 @@ func (s *Stack) splice(sb *sandboxConn, host *net.TCPConn) {
 	defer s.untrack(p)
 
 	up := make(chan error, 1)
+	var downEOF atomic.Bool
 	go func() {
 		err := s.copyStream(host, sb, &s.bytesUp)
-		if err == nil {
+		// The host's FIN when the other direction is over already
+		// comes from host.Close below: one syscall less.
+		if err == nil && !downEOF.Load() {
 			err = host.CloseWrite()
 		}
 		up <- err
 	}()
 	err := s.copyStream(sb, host, &s.bytesDown)
 	if err == nil {
+		downEOF.Store(true)
 		err = sb.CloseWrite()
 	}
 	if err != nil {

@@ -35,10 +35,11 @@
 // For a flow of protocol proto to dst, in this order, the first step that
 // decides wins:
 //
-//  1. dst is the resolver's address (Options.DNSIP): allowed.
+//  1. dst is the resolver's address (Options.DNSIP or DNSIP6): allowed.
 //  2. A --net-deny rule matches: refused. A deny always wins, whatever the
 //     allow rules and whatever the order of the flags: the rules form a set.
-//  3. dst is the gateway (Options.GatewayIP, the host's loopback): allowed
+//  3. dst is the gateway (Options.GatewayIP or GatewayIP6, the host's
+//     loopback): allowed
 //     with --net-allow-host-loopback, refused without. Allow rules do not
 //     open it: the host's loopback has one door, and one flag for it.
 //  4. dst is in a default range (below) and no matching --net-allow address
@@ -128,9 +129,11 @@ import (
 // Options configures a Policy.
 type Options struct {
 	Allow, Deny       []string         // rule texts, in argv order
-	AllowHostLoopback bool             // --net-allow-host-loopback: GatewayIP is allowed
+	AllowHostLoopback bool             // --net-allow-host-loopback: GatewayIP (and GatewayIP6) is allowed
 	GatewayIP         netip.Addr       // 10.0.2.2: a connection here means the host's loopback
 	DNSIP             netip.Addr       // 10.0.2.3: never refused (handled by the resolver)
+	GatewayIP6        netip.Addr       // the IPv6 gateway, the host's loopback too; invalid for none
+	DNSIP6            netip.Addr       // the IPv6 resolver address; invalid for none
 	HostAddrs         []netip.Addr     // the host's own addresses (the caller gathers them from net.InterfaceAddrs)
 	Log               io.Writer        // JSON lines of refusals; nil for none
 	Now               func() time.Time // the clock for bindings and the log; nil for time.Now
@@ -144,6 +147,8 @@ type Policy struct {
 	hostLoopback bool
 	gateway      netip.Addr
 	dnsIP        netip.Addr
+	gateway6     netip.Addr
+	dnsIP6       netip.Addr
 	defaults     []defaultRange
 	now          func() time.Time
 	names        names
@@ -171,6 +176,8 @@ func New(o Options) (*Policy, error) {
 		hostLoopback: o.AllowHostLoopback,
 		gateway:      o.GatewayIP.Unmap().WithZone(""),
 		dnsIP:        o.DNSIP.Unmap().WithZone(""),
+		gateway6:     o.GatewayIP6.WithZone(""),
+		dnsIP6:       o.DNSIP6.WithZone(""),
 		defaults:     buildDefaults(o.HostAddrs),
 		now:          o.Now,
 		log:          o.Log,
@@ -224,8 +231,8 @@ func (p *Policy) checkAllow(r *rule) error {
 	if !r.prefix.IsValid() {
 		return nil
 	}
-	if r.prefix.IsSingleIP() && r.prefix.Addr() == p.gateway {
-		return fmt.Errorf("%s is the host's loopback: use --net-allow-host-loopback (and --net-deny for the ports to keep closed)", p.gateway)
+	if r.prefix.IsSingleIP() && p.isGateway(r.prefix.Addr()) {
+		return fmt.Errorf("%s is the host's loopback: use --net-allow-host-loopback (and --net-deny for the ports to keep closed)", r.prefix.Addr())
 	}
 	for _, d := range fixedRanges {
 		if d.prefix.Bits() <= r.prefix.Bits() && d.prefix.Contains(r.prefix.Addr()) {
@@ -248,7 +255,7 @@ func (p *Policy) Decide(proto string, dst netip.AddrPort) error {
 	addr := dst.Addr().Unmap().WithZone("")
 	dst = netip.AddrPortFrom(addr, dst.Port())
 	proto = strings.ToLower(proto)
-	if p.dnsIP.IsValid() && addr == p.dnsIP {
+	if addr.IsValid() && (addr == p.dnsIP || addr == p.dnsIP6) {
 		return nil
 	}
 	now := p.now()
@@ -270,11 +277,11 @@ func (p *Policy) verdict(proto string, dst netip.AddrPort, names []string) strin
 		}
 	}
 	addr := dst.Addr()
-	if p.gateway.IsValid() && addr == p.gateway {
+	if p.isGateway(addr) {
 		if p.hostLoopback {
 			return ""
 		}
-		return "default rule host loopback " + p.gateway.String() + " (--net-allow-host-loopback opens it)"
+		return "default rule host loopback " + addr.String() + " (--net-allow-host-loopback opens it)"
 	}
 	allowBits, named := -1, false
 	for i := range p.allow {
@@ -296,6 +303,11 @@ func (p *Policy) verdict(proto string, dst netip.AddrPort, names []string) strin
 		return ""
 	}
 	return "allowlist: no --net-allow rule matches"
+}
+
+// isGateway reports whether addr is one of the gateway addresses.
+func (p *Policy) isGateway(addr netip.Addr) bool {
+	return addr.IsValid() && (addr == p.gateway || addr == p.gateway6)
 }
 
 // NameAllowed reports whether the resolver may resolve name: false, with the
@@ -441,17 +453,17 @@ func (p *Policy) LogErr() error {
 func (p *Policy) Describe() string {
 	var b strings.Builder
 	b.WriteString("network policy:\n")
-	if p.dnsIP.IsValid() {
-		fmt.Fprintf(&b, "  the resolver at %s is always reachable\n", p.dnsIP)
+	if dns := validAddrs(p.dnsIP, p.dnsIP6); dns != "" {
+		fmt.Fprintf(&b, "  the resolver at %s is always reachable\n", dns)
 	}
 	if len(p.deny) > 0 {
 		fmt.Fprintf(&b, "  refused first, whatever else allows it: %s\n", ruleList(p.deny))
 	}
-	if p.gateway.IsValid() {
+	if gws := validAddrs(p.gateway, p.gateway6); gws != "" {
 		if p.hostLoopback {
-			fmt.Fprintf(&b, "  the host's loopback at %s: allowed (--net-allow-host-loopback)\n", p.gateway)
+			fmt.Fprintf(&b, "  the host's loopback at %s: allowed (--net-allow-host-loopback)\n", gws)
 		} else {
-			fmt.Fprintf(&b, "  the host's loopback at %s: refused (--net-allow-host-loopback opens it)\n", p.gateway)
+			fmt.Fprintf(&b, "  the host's loopback at %s: refused (--net-allow-host-loopback opens it)\n", gws)
 		}
 	}
 	var fixed, ranges []string
@@ -473,6 +485,17 @@ func (p *Policy) Describe() string {
 		b.WriteString("  everything else: allowed\n")
 	}
 	return b.String()
+}
+
+// validAddrs lists the valid ones of addrs, joined by " and ".
+func validAddrs(addrs ...netip.Addr) string {
+	var s []string
+	for _, a := range addrs {
+		if a.IsValid() {
+			s = append(s, a.String())
+		}
+	}
+	return strings.Join(s, " and ")
 }
 
 func ruleList(rs []rule) string {

@@ -14,6 +14,8 @@ import (
 var (
 	gateway  = netip.MustParseAddr("10.0.2.2")
 	dnsIP    = netip.MustParseAddr("10.0.2.3")
+	gateway6 = netip.MustParseAddr("fd73:6278::2")
+	dnsIP6   = netip.MustParseAddr("fd73:6278::3")
 	hostAddr = netip.MustParseAddr("192.168.1.5")
 	hostPub  = netip.MustParseAddr("198.51.100.9")
 	hostV6   = netip.MustParseAddr("2001:db8:5::9")
@@ -28,7 +30,7 @@ func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
 func newPolicy(t *testing.T, o Options) (*Policy, *fakeClock) {
 	t.Helper()
 	clock := &fakeClock{t: time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC)}
-	o.GatewayIP, o.DNSIP, o.Now = gateway, dnsIP, clock.now
+	o.GatewayIP, o.DNSIP, o.GatewayIP6, o.DNSIP6, o.Now = gateway, dnsIP, gateway6, dnsIP6, clock.now
 	o.HostAddrs = append(o.HostAddrs, hostAddr, hostPub, hostV6)
 	p, err := New(o)
 	if err != nil {
@@ -97,6 +99,8 @@ func TestDefaultRanges(t *testing.T) {
 		{"tcp", "192.168.1.5:22", "host address 192.168.1.5"},
 		{"tcp", "198.51.100.9:22", "host address 198.51.100.9"},
 		{"tcp", "[2001:db8:5::9]:22", "host address 2001:db8:5::9"},
+		{"tcp", "[::ffff:192.168.1.5]:22", "host address 192.168.1.5"},
+		{"tcp", "[::ffff:198.51.100.9]:22", "host address 198.51.100.9"},
 		{"tcp", "198.51.100.10:22", ""},
 		// IPv4-mapped destinations are judged as IPv4; NAT64 ones too.
 		{"tcp", "[::ffff:10.0.0.1]:80", "private range 10.0.0.0/8"},
@@ -108,6 +112,8 @@ func TestDefaultRanges(t *testing.T) {
 		{"udp", "10.0.2.3:53", ""},
 		{"tcp", "10.0.2.3:53", ""},
 		{"tcp", "10.0.2.4:80", "private range 10.0.0.0/8"},
+		{"udp", "[fd73:6278::3]:53", ""},
+		{"tcp", "[fd73:6278::4]:80", "private range fc00::/7"},
 	})
 }
 
@@ -117,6 +123,8 @@ func TestGateway(t *testing.T) {
 		checkFlows(t, p, []flow{
 			{"tcp", "10.0.2.2:8080", "default rule host loopback 10.0.2.2 (--net-allow-host-loopback opens it)"},
 			{"udp", "10.0.2.2:53", "host loopback"},
+			{"tcp", "[fd73:6278::2]:8080", "default rule host loopback fd73:6278::2 (--net-allow-host-loopback opens it)"},
+			{"tcp", "[::ffff:10.0.2.2]:8080", "host loopback 10.0.2.2"},
 			{"tcp", "10.0.2.9:8080", ""}, // the allow opens the rest of 10/8
 		})
 	})
@@ -126,7 +134,10 @@ func TestGateway(t *testing.T) {
 			{"tcp", "10.0.2.2:8080", ""},
 			{"udp", "10.0.2.2:53", ""},
 			{"tcp", "10.0.2.2:22", "--net-deny 10.0.2.2:22"},
+			{"tcp", "[fd73:6278::2]:8080", ""},
+			{"tcp", "[fd73:6278::2]:22", ""},      // the deny names the IPv4 gateway only
 			{"tcp", "127.0.0.1:8080", "loopback"}, // only through the gateway
+			{"tcp", "[::1]:8080", "loopback"},
 			{"tcp", "10.0.2.9:8080", "private range"},
 		})
 	})
@@ -464,13 +475,13 @@ func TestMakeRoom(t *testing.T) {
 func TestDescribe(t *testing.T) {
 	p, _ := newPolicy(t, Options{Allow: []string{"example.com"}, Deny: []string{":25"}})
 	d := p.Describe()
-	for _, want := range []string{"--net-deny :25", "--net-allow example.com", "10.0.2.2: refused", "private range 10.0.0.0/8", "host address 192.168.1.5", "allowlist"} {
+	for _, want := range []string{"--net-deny :25", "--net-allow example.com", "10.0.2.2 and fd73:6278::2: refused", "resolver at 10.0.2.3 and fd73:6278::3", "private range 10.0.0.0/8", "host address 192.168.1.5", "allowlist"} {
 		if !strings.Contains(d, want) {
 			t.Errorf("Describe() lacks %q:\n%s", want, d)
 		}
 	}
 	p, _ = newPolicy(t, Options{AllowHostLoopback: true})
-	if d := p.Describe(); !strings.Contains(d, "10.0.2.2: allowed") || !strings.Contains(d, "everything else: allowed") {
+	if d := p.Describe(); !strings.Contains(d, "10.0.2.2 and fd73:6278::2: allowed") || !strings.Contains(d, "everything else: allowed") {
 		t.Errorf("Describe() =\n%s", d)
 	}
 }

@@ -131,6 +131,8 @@ func TestNewErrorNamesFlagAndRule(t *testing.T) {
 			`--net-allow "127.0.0.1": loopback 127.0.0.0/8 is never reachable`},
 		{"allow gateway", Options{Allow: []string{"10.0.2.2:22"}, GatewayIP: gateway},
 			`--net-allow "10.0.2.2:22": 10.0.2.2 is the host's loopback: use --net-allow-host-loopback`},
+		{"allow gateway6", Options{Allow: []string{"[fd73:6278::2]:22"}, GatewayIP: gateway, GatewayIP6: gateway6},
+			`--net-allow "[fd73:6278::2]:22": fd73:6278::2 is the host's loopback: use --net-allow-host-loopback`},
 		{"host loopback without gateway", Options{AllowHostLoopback: true},
 			`--net-allow-host-loopback: no gateway address`},
 	}

@@ -16,7 +16,9 @@
 //	    runs CMD as a child subreaper (so daemons that CMD's descendants
 //	    start and orphan, like pasta, stay its descendants), samples every
 //	    process below it (pid, ppid, comm, exe, VmHWM = the kernel's peak
-//	    RSS of that process) until CMD exits and its orphans are gone (at
+//	    RSS of that process, and its user+system CPU time in clock ticks
+//	    as last seen, up to one interval short) until CMD exits and its
+//	    orphans are gone (at
 //	    most 3 s more, then they are killed), writes them to FILE as JSON
 //	    ({"cmd_pid":..,"exit":..,"timed_out":..,"procs":[..]}) and exits
 //	    with CMD's status. After -timeout CMD gets SIGTERM, 5 s later
@@ -193,6 +195,9 @@ type procInfo struct {
 	Comm  string `json:"comm"`
 	Exe   string `json:"exe"`
 	HWMkB int64  `json:"hwm_kb"`
+	// CPUTicks is utime+stime (proc(5) /proc/PID/stat fields 14 and 15,
+	// in sysconf(_SC_CLK_TCK) units, 100 on Linux) at the last sample.
+	CPUTicks int64 `json:"cpu_ticks"`
 }
 
 func watch(args []string) int {
@@ -427,5 +432,32 @@ func sample(root int, seen map[int]*procInfo) {
 		if exe, err := os.Readlink(dir + "/exe"); err == nil {
 			info.Exe = exe
 		}
+		if t, ok := cpuTicks(dir); ok && t > info.CPUTicks {
+			info.CPUTicks = t
+		}
 	}
+}
+
+// cpuTicks reads utime+stime from dir/stat (the fields after comm, which may
+// hold spaces and parentheses).
+func cpuTicks(dir string) (int64, bool) {
+	b, err := os.ReadFile(dir + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0, false
+	}
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return u + st, true
 }

@@ -1,0 +1,85 @@
+package netstack
+
+import (
+	"encoding/binary"
+	"testing"
+
+	"gvisor.dev/gvisor/pkg/buffer"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+)
+
+func TestVnetHeader(t *testing.T) {
+	// segment builds an Ethernet+IPv4+TCP frame with payload bytes of data
+	// and the given GSO options.
+	segment := func(payload int, gso stack.GSO) *stack.PacketBuffer {
+		pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{
+			ReserveHeaderBytes: header.EthernetMinimumSize + header.IPv4MinimumSize + header.TCPMinimumSize,
+			Payload:            buffer.MakeWithData(make([]byte, payload)),
+		})
+		pkt.TransportHeader().Push(header.TCPMinimumSize)
+		pkt.NetworkHeader().Push(header.IPv4MinimumSize)
+		pkt.LinkHeader().Push(header.EthernetMinimumSize)
+		pkt.GSOOptions = gso
+		return pkt
+	}
+	tcp4 := stack.GSO{Type: stack.GSOTCPv4, NeedsCsum: true, CsumOffset: header.TCPChecksumOffset, MSS: 1000, L3HdrLen: header.IPv4MinimumSize}
+	ne := binary.NativeEndian
+	for _, tt := range []struct {
+		name      string
+		payload   int
+		gso       stack.GSO
+		flags     byte
+		gsoType   byte
+		gsoSize   uint16
+		csumStart uint16
+	}{
+		{"no offload", 100, stack.GSO{}, 0, 0, 0, 0},
+		{"partial checksum", 100, tcp4, vnetNeedsCsum, 0, 0, 14 + 20},
+		{"longer than the mss", 3000, tcp4, vnetNeedsCsum, vnetGSOTCPv4, 1000, 14 + 20},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			pkt := segment(tt.payload, tt.gso)
+			defer pkt.DecRef()
+			var hdr [virtioNetHdrLen]byte
+			(&tapLink{vnet: true}).vnetHeader(&hdr, pkt)
+			if hdr[0] != tt.flags || hdr[1] != tt.gsoType || ne.Uint16(hdr[4:]) != tt.gsoSize || ne.Uint16(hdr[6:]) != tt.csumStart {
+				t.Errorf("header % x: want flags %d, gso type %d, gso size %d, csum start %d", hdr, tt.flags, tt.gsoType, tt.gsoSize, tt.csumStart)
+			}
+			if tt.flags != 0 && (ne.Uint16(hdr[8:]) != header.TCPChecksumOffset || ne.Uint16(hdr[2:]) != 14+20+20) {
+				t.Errorf("header % x: want csum offset %d and hdr len %d", hdr, header.TCPChecksumOffset, 14+20+20)
+			}
+		})
+	}
+}
+
+func TestRxBufferTake(t *testing.T) {
+	for _, vnet := range []bool{false, true} {
+		var b rxBuffer
+		b.init(vnet)
+		b.iovecs()
+		hdr := 0
+		if vnet {
+			hdr = virtioNetHdrLen
+		}
+		// A frame of 500 bytes takes the first three views (128, 256,
+		// 256) and leaves the rest for the next read.
+		got := b.take(hdr + 500)
+		if got.Size() != 500 {
+			t.Errorf("vnet %v: took %d bytes, want 500", vnet, got.Size())
+		}
+		got.Release()
+		for i, v := range b.views {
+			if (i < 3) != (v == nil) {
+				t.Errorf("vnet %v: view %d taken = %v, want %v", vnet, i, v == nil, i < 3)
+			}
+		}
+		b.iovecs()
+		for i, v := range b.views {
+			if v == nil {
+				t.Errorf("vnet %v: view %d not refilled", vnet, i)
+			}
+		}
+		b.release()
+	}
+}
