@@ -289,3 +289,16 @@ func TestDelegatedWithoutBus(t *testing.T) {
 	}
 	noneLeft(t, "")
 }
+
+// TestAsPID1: without a separate init the program itself is moved into the
+// payload leaf (before it runs: init becomes the program) and still gets
+// its own cgroup namespace.
+func TestAsPID1(t *testing.T) {
+	r := run(t, nil, "--as-pid-1", "--pids", "16", "--", "sh", "-c", "cat /proc/self/cgroup; echo $$")
+	mustCode(t, r, 0)
+	lim, _ := r.start["limits"].(map[string]any)
+	if lim == nil || lim["pids.max"] != "16" || strings.Fields(r.stdout)[0] != "0::/" || strings.Fields(r.stdout)[1] != "1" {
+		t.Errorf("want pid 1 in its own cgroup namespace with pids.max 16; got %v\n%s", lim, r)
+	}
+	noneLeft(t, "")
+}
