@@ -120,48 +120,45 @@ func (c *Config) validate() error {
 	if c.MTU < 1280 || c.MTU > 65520 {
 		return fmt.Errorf("mtu %d out of range 1280-65520", c.MTU)
 	}
-	for _, a := range []struct {
-		name string
-		ip   netip.Addr
-	}{{"sandbox", c.SandboxIP}, {"gateway", c.GatewayIP}, {"dns", c.DNSIP}} {
-		if !a.ip.Is4() {
-			return fmt.Errorf("%s address %v: want an IPv4 address", a.name, a.ip)
-		}
+	v4 := addrFamily{sandbox: c.SandboxIP, gateway: c.GatewayIP, dns: c.DNSIP, plen: c.PrefixLen, min: 8, max: 30,
+		ok: netip.Addr.Is4, want: "an IPv4 address"}
+	if err := v4.check(); err != nil || !c.SandboxIP6.IsValid() {
+		return err
 	}
-	if c.PrefixLen < 8 || c.PrefixLen > 30 {
-		return fmt.Errorf("prefix length %d out of range 8-30", c.PrefixLen)
-	}
-	p := c.prefix()
-	if !p.Contains(c.GatewayIP) || !p.Contains(c.DNSIP) {
-		return fmt.Errorf("gateway %v and dns %v must be inside %v", c.GatewayIP, c.DNSIP, p)
-	}
-	if c.SandboxIP == c.GatewayIP || c.SandboxIP == c.DNSIP || c.GatewayIP == c.DNSIP {
-		return fmt.Errorf("sandbox %v, gateway %v and dns %v must differ", c.SandboxIP, c.GatewayIP, c.DNSIP)
-	}
-	if c.SandboxIP6.IsValid() {
-		return c.validate6()
-	}
-	return nil
+	v6 := addrFamily{label: "ipv6 ", sandbox: c.SandboxIP6, gateway: c.GatewayIP6, dns: c.DNSIP6, plen: c.PrefixLen6, min: 48, max: 126,
+		ok: func(ip netip.Addr) bool {
+			return ip.Is6() && !ip.Is4In6() && ip.Zone() == "" && ip.IsGlobalUnicast()
+		}, want: "a unicast IPv6 address"}
+	return v6.check()
 }
 
-func (c *Config) validate6() error {
+// addrFamily is one address family's part of a Config, for validate.
+type addrFamily struct {
+	label                 string // prefix of the prefix-length message
+	sandbox, gateway, dns netip.Addr
+	plen, min, max        int
+	ok                    func(netip.Addr) bool
+	want                  string
+}
+
+func (f addrFamily) check() error {
 	for _, a := range []struct {
 		name string
 		ip   netip.Addr
-	}{{"sandbox", c.SandboxIP6}, {"gateway", c.GatewayIP6}, {"dns", c.DNSIP6}} {
-		if !a.ip.Is6() || a.ip.Is4In6() || a.ip.Zone() != "" || !a.ip.IsGlobalUnicast() {
-			return fmt.Errorf("%s address %v: want a unicast IPv6 address", a.name, a.ip)
+	}{{"sandbox", f.sandbox}, {"gateway", f.gateway}, {"dns", f.dns}} {
+		if !f.ok(a.ip) {
+			return fmt.Errorf("%s address %v: want %s", a.name, a.ip, f.want)
 		}
 	}
-	if c.PrefixLen6 < 48 || c.PrefixLen6 > 126 {
-		return fmt.Errorf("ipv6 prefix length %d out of range 48-126", c.PrefixLen6)
+	if f.plen < f.min || f.plen > f.max {
+		return fmt.Errorf("%sprefix length %d out of range %d-%d", f.label, f.plen, f.min, f.max)
 	}
-	p := c.prefix6()
-	if !p.Contains(c.GatewayIP6) || !p.Contains(c.DNSIP6) {
-		return fmt.Errorf("gateway %v and dns %v must be inside %v", c.GatewayIP6, c.DNSIP6, p)
+	p := netip.PrefixFrom(f.sandbox, f.plen).Masked()
+	if !p.Contains(f.gateway) || !p.Contains(f.dns) {
+		return fmt.Errorf("gateway %v and dns %v must be inside %v", f.gateway, f.dns, p)
 	}
-	if c.SandboxIP6 == c.GatewayIP6 || c.SandboxIP6 == c.DNSIP6 || c.GatewayIP6 == c.DNSIP6 {
-		return fmt.Errorf("sandbox %v, gateway %v and dns %v must differ", c.SandboxIP6, c.GatewayIP6, c.DNSIP6)
+	if f.sandbox == f.gateway || f.sandbox == f.dns || f.gateway == f.dns {
+		return fmt.Errorf("sandbox %v, gateway %v and dns %v must differ", f.sandbox, f.gateway, f.dns)
 	}
 	return nil
 }
