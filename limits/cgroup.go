@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -115,7 +116,7 @@ func (t *Tree) populate(l spec.Limits, pid int, pidIsProgram bool, avail []strin
 	}
 	for _, f := range t.Files {
 		c := f.Controller()
-		if !contains(avail, c) {
+		if !slices.Contains(avail, c) {
 			return &MissingError{Flag: f.Flag, Controller: c, Where: filepath.Join(t.Dir, "cgroup.controllers")}
 		}
 		want[c] = true
@@ -237,15 +238,6 @@ func keyed(p, key string) int64 {
 		}
 	}
 	return 0
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // words reads a space-separated cgroup file (cgroup.controllers).

@@ -283,3 +283,16 @@ func TestResolveRlimit(t *testing.T) {
 		t.Errorf("lowering refused: %v", err)
 	}
 }
+
+func TestRlimitText(t *testing.T) {
+	for r, want := range map[spec.Rlimit]string{
+		{Soft: 64, Hard: 64}:                         "64:64",
+		{Soft: 10, KeepHard: true}:                   "10:",
+		{Hard: spec.Unlimited, KeepSoft: true}:       ":unlimited",
+		{Soft: spec.Unlimited, Hard: spec.Unlimited}: "unlimited:unlimited",
+	} {
+		if got := RlimitText(r); got != want {
+			t.Errorf("RlimitText(%+v) = %q, want %q", r, got, want)
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -97,26 +98,24 @@ func Enter(ctx context.Context, env Env, r Request) (*Tree, error) {
 	if len(buses) == 0 {
 		reasons = append(reasons, "no systemd user manager (no $XDG_RUNTIME_DIR/systemd/private, no session bus)")
 	}
+	ways := make([]func() (*Tree, error), 0, len(buses)+1)
 	for _, bus := range buses {
-		t, err := enterScope(ctx, env, bus, r)
+		ways = append(ways, func() (*Tree, error) { return enterScope(ctx, env, bus, r) })
+	}
+	ways = append(ways, func() (*Tree, error) { return enterDelegated(env, r) })
+	for _, enter := range ways {
+		t, err := enter()
 		if err == nil {
 			return t, nil
 		}
+		// A cgroup was had but lacks a controller: another way would
+		// lack it too (they all sit under the user's delegation).
 		var me *MissingError
 		if errors.As(err, &me) {
 			return nil, err
 		}
 		reasons = append(reasons, err.Error())
 	}
-	t, err := enterDelegated(env, r)
-	if err == nil {
-		return t, nil
-	}
-	var me *MissingError
-	if errors.As(err, &me) {
-		return nil, err
-	}
-	reasons = append(reasons, err.Error())
 	return nil, &UnavailableError{Reasons: reasons}
 }
 
@@ -176,7 +175,7 @@ func enterDelegated(env Env, r Request) (*Tree, error) {
 		return nil, err
 	}
 	for _, c := range avail {
-		if need[c] && !contains(enabled, c) {
+		if need[c] && !slices.Contains(enabled, c) {
 			if writeFile(filepath.Join(parent, "cgroup.subtree_control"), "+"+c) == nil {
 				enabled = append(enabled, c)
 			}

@@ -69,6 +69,17 @@ func ApplyRlimits(rs []spec.Rlimit) error {
 	return nil
 }
 
+// RlimitText shows an --rlimit as SOFT:HARD, a kept half empty.
+func RlimitText(r spec.Rlimit) string {
+	half := func(v uint64, keep bool) string {
+		if keep {
+			return ""
+		}
+		return rlimText(v)
+	}
+	return half(r.Soft, r.KeepSoft) + ":" + half(r.Hard, r.KeepHard)
+}
+
 func rlimText(v uint64) string {
 	if v == unix.RLIM_INFINITY {
 		return "unlimited"

@@ -224,21 +224,25 @@ func fileExists(p string) bool {
 // without close-on-exec, and marks every descriptor from 3 up close-on-exec
 // so that nothing else leaks into a child by accident.
 func InheritedFDs() []int {
+	fds := NonCloexecFDs()
+	unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
+	return fds
+}
+
+// NonCloexecFDs lists this process's descriptors from 3 up that lack
+// close-on-exec: those a child it executes inherits.
+func NonCloexecFDs() []int {
 	var fds []int
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err == nil {
-		for _, e := range ents {
-			fd, err := strconv.Atoi(e.Name())
-			if err != nil || fd < 3 {
-				continue
-			}
-			flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
-			if err == nil && flags&unix.FD_CLOEXEC == 0 {
-				fds = append(fds, fd)
-			}
+	ents, _ := os.ReadDir("/proc/self/fd")
+	for _, e := range ents {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil || fd < 3 {
+			continue
+		}
+		if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil && flags&unix.FD_CLOEXEC == 0 {
+			fds = append(fds, fd)
 		}
 	}
-	unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
 	return fds
 }
 

@@ -97,25 +97,12 @@ func (p *parent) limitsJSON() string {
 		parts = append(parts, fmt.Sprintf("%q: %g", "timeout-seconds", l.Timeout.Seconds()))
 	}
 	for _, r := range l.Rlimits {
-		parts = append(parts, fmt.Sprintf("%q: %q", "rlimit-"+r.Name, rlimitText(r)))
+		parts = append(parts, fmt.Sprintf("%q: %q", "rlimit-"+r.Name, limits.RlimitText(r)))
 	}
 	if len(p.notEnforced) > 0 {
 		parts = append(parts, fmt.Sprintf("%q: [%s]", "not-enforced", quoteAll(p.notEnforced)))
 	}
 	return fmt.Sprintf("%q: { %s }", "limits", strings.Join(parts, ", "))
-}
-
-func rlimitText(r spec.Rlimit) string {
-	v := func(n uint64, keep bool) string {
-		switch {
-		case keep:
-			return ""
-		case n == spec.Unlimited:
-			return "unlimited"
-		}
-		return fmt.Sprint(n)
-	}
-	return v(r.Soft, r.KeepSoft) + ":" + v(r.Hard, r.KeepHard)
 }
 
 func quoteAll(ss []string) string {

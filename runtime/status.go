@@ -31,43 +31,32 @@ type NSInode struct {
 
 // InfoJSON renders --info-fd's document exactly as bubblewrap does.
 func InfoJSON(pid int, ns []NSInode, extra []string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "{\n    \"child-pid\": %d", pid)
-	for _, n := range ns {
-		fmt.Fprintf(&b, ",\n    \"%s-namespace\": %d", n.Name, n.Inode)
-	}
-	for _, e := range extra {
-		fmt.Fprintf(&b, ",\n    %s", e)
-	}
-	b.WriteString("\n}\n")
-	return b.String()
+	return "{\n    " + strings.Join(startMembers(pid, ns, extra), ",\n    ") + "\n}\n"
 }
 
 // StatusStartJSON renders the first --json-status-fd line.
 func StatusStartJSON(pid int, ns []NSInode, extra []string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "{ \"child-pid\": %d", pid)
-	for _, n := range ns {
-		fmt.Fprintf(&b, ", \"%s-namespace\": %d", n.Name, n.Inode)
-	}
-	for _, e := range extra {
-		fmt.Fprintf(&b, ", %s", e)
-	}
-	b.WriteString(" }\n")
-	return b.String()
+	return oneLine(startMembers(pid, ns, extra))
 }
 
 // StatusExitJSON renders the last --json-status-fd line; extra members
 // (sandbox personality) follow the exit code.
 func StatusExitJSON(code int, extra ...string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "{ \"exit-code\": %d", code)
-	for _, e := range extra {
-		fmt.Fprintf(&b, ", %s", e)
-	}
-	b.WriteString(" }\n")
-	return b.String()
+	return oneLine(append([]string{fmt.Sprintf(`"exit-code": %d`, code)}, extra...))
 }
+
+// startMembers are the members of the info document and of the first
+// status line: the child's pid, its namespaces, then the extras.
+func startMembers(pid int, ns []NSInode, extra []string) []string {
+	m := []string{fmt.Sprintf(`"child-pid": %d`, pid)}
+	for _, n := range ns {
+		m = append(m, fmt.Sprintf(`"%s-namespace": %d`, n.Name, n.Inode))
+	}
+	return append(m, extra...)
+}
+
+// oneLine is bubblewrap's one-line form of a JSON object.
+func oneLine(members []string) string { return "{ " + strings.Join(members, ", ") + " }\n" }
 
 // ExitCode turns a wait status into the shell's convention: the exit status,
 // or 128+N when killed by signal N.

@@ -121,6 +121,13 @@ func TestStatusStartJSON(t *testing.T) {
 	}
 }
 
+func TestStatusExitJSONExtra(t *testing.T) {
+	got := StatusExitJSON(124, `"timed-out": true`, `"cpu-usec": 5`)
+	if want := "{ \"exit-code\": 124, \"timed-out\": true, \"cpu-usec\": 5 }\n"; got != want {
+		t.Errorf("StatusExitJSON with extras = %q, want %q", got, want)
+	}
+}
+
 func TestStatusExitJSON(t *testing.T) {
 	for code, want := range map[int]string{
 		0:   "{ \"exit-code\": 0 }\n",

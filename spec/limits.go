@@ -211,17 +211,6 @@ func limitFlag(hint string, set func(l *Limits, v string) error) func(*parser, s
 	}
 }
 
-func positiveSize(dst *int64) func(*Limits, string) error {
-	return func(_ *Limits, v string) error {
-		n, err := ParseSize(v, false)
-		if err == errSizeTooLarge {
-			return fmt.Errorf("size too large")
-		}
-		*dst = n
-		return err
-	}
-}
-
 func weight(v string) (int, error) {
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 || n > 10000 {
@@ -233,11 +222,13 @@ func weight(v string) (int, error) {
 // limitFlags are the resource options (sandbox personality only).
 func limitFlags() map[string]flagDef {
 	return map[string]flagDef{
-		"--memory": {only: Sandbox, n: 1, apply: limitFlag("e.g. --memory 512M", func(l *Limits, v string) error {
-			return positiveSize(&l.Memory)(l, v)
+		"--memory": {only: Sandbox, n: 1, apply: limitFlag("e.g. --memory 512M", func(l *Limits, v string) (err error) {
+			l.Memory, err = ParseSize(v, false)
+			return err
 		}), help: "Memory limit (memory.max), e.g. 512M; the program is OOM-killed above it"},
-		"--memory-high": {only: Sandbox, n: 1, apply: limitFlag("e.g. --memory-high 400M", func(l *Limits, v string) error {
-			return positiveSize(&l.MemoryHigh)(l, v)
+		"--memory-high": {only: Sandbox, n: 1, apply: limitFlag("e.g. --memory-high 400M", func(l *Limits, v string) (err error) {
+			l.MemoryHigh, err = ParseSize(v, false)
+			return err
 		}), help: "Memory throttling threshold (memory.high)"},
 		"--memory-swap": {only: Sandbox, n: 1, apply: limitFlag("e.g. --memory-swap 0 (no swap) or 1G", func(l *Limits, v string) error {
 			n, err := parseLimitSize(v, true)

@@ -118,6 +118,10 @@ func TestParseLimitFlags(t *testing.T) {
 			t.Errorf("%q: %#v, want a usage error naming %s with a hint", args, err, flag)
 		}
 	}
+	_, _, err = Parse(Sandbox, []string{"--timeout-grace", "2s", "--", "true"}, Options{RealUID: 1000})
+	if ue, ok := err.(*UsageError); !ok || ue.Flag != "--timeout-grace" || ue.Msg != "--timeout-grace requires --timeout" {
+		t.Errorf("--timeout-grace alone: %#v", err)
+	}
 	if _, _, err := Parse(Bwrap, []string{"--memory", "1G", "true"}, Options{}); err == nil || err.Error() != "Unknown option --memory" {
 		t.Errorf("bwrap --memory: %v", err)
 	}

@@ -22,6 +22,8 @@ func Validate(s *Spec, realUID, realGID int) error {
 		{s.HostnameSet && !ns.UTS, "--hostname", "--unshare-uts", "Specifying --hostname requires --unshare-uts"},
 		{s.AsPID1 && !ns.PID, "--as-pid-1", "--unshare-pid", "Specifying --as-pid-1 requires --unshare-pid"},
 		{s.AsPID1 && hasOp(s, OpLockFile), "--as-pid-1", "no --lock-file", "Specifying --as-pid-1 and --lock-file is not permitted"},
+		// Sandbox personality only (the flag does not exist in bwrap's).
+		{s.Limits.TimeoutGrace > 0 && s.Limits.Timeout == 0, "--timeout-grace", "--timeout", ""},
 	}
 	for _, r := range rules {
 		if !r.bad {

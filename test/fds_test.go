@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	sbruntime "sandbox/runtime"
 )
 
 // TestUsernsBlockFD: the caller learns the pid from --info-fd, writes the id
@@ -118,7 +118,7 @@ func TestCallerFDsPassThrough(t *testing.T) {
 	// 0 1 2, 5, ls's own directory fd (3), and whatever this test process
 	// itself inherited without close-on-exec (os/exec passes those on).
 	want := map[string]bool{"0": true, "1": true, "2": true, "3": true, "5": true}
-	for _, fd := range inheritedFDs() {
+	for _, fd := range sbruntime.NonCloexecFDs() {
 		want[fmt.Sprint(fd)] = true
 	}
 	for _, fd := range lines[1:] {
@@ -126,23 +126,6 @@ func TestCallerFDsPassThrough(t *testing.T) {
 			t.Fatalf("fd %s of the sandbox leaked into the program (fds: %q)", fd, lines[1:])
 		}
 	}
-}
-
-// inheritedFDs lists this process's descriptors from 3 up that lack
-// close-on-exec.
-func inheritedFDs() []int {
-	var out []int
-	ents, _ := os.ReadDir("/proc/self/fd")
-	for _, e := range ents {
-		var fd int
-		if _, err := fmt.Sscan(e.Name(), &fd); err != nil || fd < 3 {
-			continue
-		}
-		if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil && flags&unix.FD_CLOEXEC == 0 {
-			out = append(out, fd)
-		}
-	}
-	return out
 }
 
 // TestInfoFDSaysIDMapping: the sandbox personality's --info-fd and

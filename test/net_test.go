@@ -776,6 +776,20 @@ func (s *hostServer) seen() (tcp, udp []string) {
 	return append([]string(nil), s.tcpLocal...), append([]string(nil), s.udpFrom...)
 }
 
+// answersAt checks, from the host, that the server answers HTTP at every
+// one of ips (so that a failure from inside is the sandbox's refusal), then
+// forgets those connections.
+func (s *hostServer) answersAt(t *testing.T, ips []string) {
+	t.Helper()
+	for _, ip := range ips {
+		url := "http://" + net.JoinHostPort(ip, strconv.Itoa(s.tcpPort)) + "/"
+		if got, err := hostGet(url, 3*time.Second); err != nil || got != hostBody {
+			t.Fatalf("the host server does not answer the host at %s: %q %v", ip, got, err)
+		}
+	}
+	s.reset()
+}
+
 const hostBody = "host loopback server\n"
 
 func startHostServer(t *testing.T) *hostServer {
@@ -853,12 +867,7 @@ func TestNetHostLoopback(t *testing.T) {
 	hostIPs := hostIPv4s(t)
 	// The server does answer from the host at every address, so a failure
 	// inside is the sandbox's refusal.
-	for _, ip := range append([]string{"127.0.0.1"}, hostIPs...) {
-		if got, err := hostGet(fmt.Sprintf("http://%s:%d/", ip, srv.tcpPort), 3*time.Second); err != nil || got != hostBody {
-			t.Fatalf("the host server does not answer the host at %s: %q %v", ip, got, err)
-		}
-	}
-	srv.reset()
+	srv.answersAt(t, append([]string{"127.0.0.1"}, hostIPs...))
 
 	gwHTTP := httpProbe(fmt.Sprintf("%s:%d", tapGW, srv.tcpPort))
 	loHTTP := httpProbe(fmt.Sprintf("127.0.0.1:%d", srv.tcpPort))
@@ -930,12 +939,7 @@ func TestNetIPv6(t *testing.T) {
 	requireTestNet6(t)
 	srv := startHostServer6(t)
 	hostIPs := hostIPv6s(t)
-	for _, ip := range append([]string{"::1"}, hostIPs...) {
-		if got, err := hostGet(fmt.Sprintf("http://[%s]:%d/", ip, srv.tcpPort), 3*time.Second); err != nil || got != hostBody {
-			t.Fatalf("the host server does not answer the host at %s: %q %v", ip, got, err)
-		}
-	}
-	srv.reset()
+	srv.answersAt(t, append([]string{"::1"}, hostIPs...))
 	gwHTTP := httpProbe(fmt.Sprintf("[%s]:%d", tapGW6, srv.tcpPort))
 	gwUDP := udpProbe(tapGW6, srv.udpPort)
 	lan := httpProbe("[" + lanHost6 + "]")

@@ -481,18 +481,8 @@ func connRate(addr string, d time.Duration) response {
 func hostIPv6(t testing.TB) netip.Addr {
 	t.Helper()
 	def := DefaultConfig()
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range addrs {
-		p, err := netip.ParsePrefix(a.String())
-		if err == nil && p.Addr().Is6() && !p.Addr().Is4In6() && p.Addr().IsGlobalUnicast() && !def.prefix6().Contains(p.Addr()) {
-			return p.Addr()
-		}
-	}
-	t.Skip("host has no global IPv6 address to forward to")
-	return netip.Addr{}
+	return hostAddr(t, func(a netip.Addr) bool { return a.Is6() && !a.Is4In6() }, def.prefix6(),
+		"host has no global IPv6 address to forward to")
 }
 
 // hostIPv4 is a non-loopback address of the host that sandbox traffic can be
@@ -500,17 +490,25 @@ func hostIPv6(t testing.TB) netip.Addr {
 func hostIPv4(t testing.TB) netip.Addr {
 	t.Helper()
 	def := DefaultConfig()
+	return hostAddr(t, netip.Addr.Is4, def.prefix(), "host has no non-loopback IPv4 address to forward to")
+}
+
+// hostAddr is the first global unicast address of the host's interfaces of
+// the family (fam) outside the sandbox's own subnet; the test skips with
+// none.
+func hostAddr(t testing.TB, fam func(netip.Addr) bool, own netip.Prefix, none string) netip.Addr {
+	t.Helper()
 	addrs, err := net.InterfaceAddrs()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, a := range addrs {
 		p, err := netip.ParsePrefix(a.String())
-		if err == nil && p.Addr().Is4() && p.Addr().IsGlobalUnicast() && !def.prefix().Contains(p.Addr()) {
+		if err == nil && fam(p.Addr()) && p.Addr().IsGlobalUnicast() && !own.Contains(p.Addr()) {
 			return p.Addr()
 		}
 	}
-	t.Skip("host has no non-loopback IPv4 address to forward to")
+	t.Skip(none)
 	return netip.Addr{}
 }
 

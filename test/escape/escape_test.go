@@ -19,6 +19,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	sbruntime "sandbox/runtime"
 )
 
 var sandboxBin, probeBin string
@@ -181,7 +183,7 @@ func TestCredentials(t *testing.T) {
 	}
 	fds := strings.Fields(probe(t, nil, "fds"))
 	allowed := map[string]bool{"0": true, "1": true, "2": true, "3": true} // 3: the probe's own directory fd
-	for _, fd := range inheritedFDs() {
+	for _, fd := range sbruntime.NonCloexecFDs() {
 		allowed[strconv.Itoa(fd)] = true
 	}
 	for _, fd := range fds {
