@@ -47,10 +47,9 @@ func ExecMain(args []string) int {
 // execProgram does the last steps and executes the program. It returns only
 // on failure, with the exit status.
 //
-// WARNING: the order is part of the security model. Capabilities are dropped
-// and no_new_privs is set after everything that needs privilege (setsid,
-// chdir may cross directories only root could), and nothing after the drop
-// may fail open. The caller's fds get their close-on-exec flag cleared last.
+// WARNING: the order is part of the security model (see confine); setsid,
+// the parent-death signal and the late cgroup namespace come first, while
+// the stage still holds its privileges.
 func execProgram(plan *Plan, report *os.File) int {
 	s := plan.Spec
 	if s.NewSession {
@@ -66,9 +65,46 @@ func execProgram(plan *Plan, report *os.File) int {
 	if err := enterLateCgroupNS(plan); err != nil {
 		return fail(report, err)
 	}
-	cwd, err := chooseCwd(s, plan)
+	prog, err := confine(plan)
 	if err != nil {
 		return fail(report, err)
+	}
+	err = prog.lookErr
+	if err == nil {
+		for _, fd := range plan.PassFDs {
+			unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0)
+		}
+		err = unix.Exec(prog.path, prog.argv, prog.env)
+	}
+	return execFailed(report, s, prog.env, err)
+}
+
+// program is what confine found to execute.
+type program struct {
+	path      string
+	argv, env []string
+	lookErr   error // from the PATH search: reported as an exec failure
+}
+
+// confine does the steps that both ways of starting the program share, on
+// the calling thread, which is the one that then executes the program
+// (execProgram) or forks it (forkProgram): the working directory, the
+// capability drop with no_new_privs, Landlock, --block-fd, rlimits and the
+// seccomp filters; then it finds the program on PATH.
+//
+// Preconditions: the OS thread is locked.
+//
+// WARNING: the order is part of the security model. Capabilities are dropped
+// and no_new_privs is set after everything that needs privilege (chdir may
+// cross directories only root could), and nothing after the drop may fail
+// open. Capabilities, no_new_privs, the Landlock domain and seccomp filters
+// are per thread: they hold for this thread and what it starts, not for the
+// other threads of the process.
+func confine(plan *Plan) (*program, error) {
+	s := plan.Spec
+	cwd, err := chooseCwd(s, plan)
+	if err != nil {
+		return nil, err
 	}
 	env := spec.ApplyEnv(plan.Env, []spec.EnvOp{{Kind: spec.EnvSet, Name: "PWD", Value: cwd}})
 	last := plan.LastCap
@@ -77,53 +113,52 @@ func execProgram(plan *Plan, report *os.File) int {
 		// ALL means what this process can have; a capability asked for by
 		// name that the host withholds is an error.
 		if missing := secure.Named(s.Caps, last) &^ perm; missing != 0 {
-			return fail(report, &SetupError{Msg: fmt.Sprintf("--cap-add: capabilities %#x are not available to the sandbox (the host withholds them)", uint64(missing)),
-				BwrapMsg: "capset failed: Operation not permitted", Exit: ExitSetup})
+			return nil, &SetupError{Msg: fmt.Sprintf("--cap-add: capabilities %#x are not available to the sandbox (the host withholds them)", uint64(missing)),
+				BwrapMsg: "capset failed: Operation not permitted", Exit: ExitSetup}
 		}
 		keep &= perm
 	}
 	if err := secure.DropCaps(keep, last); err != nil {
-		return fail(report, &SetupError{Msg: "drop capabilities: " + err.Error(), BwrapMsg: err.Error(), Exit: ExitSetup})
+		return nil, &SetupError{Msg: "drop capabilities: " + err.Error(), BwrapMsg: err.Error(), Exit: ExitSetup}
 	}
 	// Landlock needs no_new_privs (set by DropCaps) and must come before
 	// seccomp, whose policy refuses nothing Landlock uses.
 	if plan.Landlock {
 		if _, err := secure.ApplyLandlock(secure.LandlockRules(s.Ops)); err != nil {
-			return fail(report, &SetupError{Msg: "landlock: " + err.Error(), BwrapMsg: "landlock: " + err.Error(),
-				Hint: "--no-landlock turns this layer off", Exit: ExitSetup})
+			return nil, &SetupError{Msg: "landlock: " + err.Error(), BwrapMsg: "landlock: " + err.Error(),
+				Hint: "--no-landlock turns this layer off", Exit: ExitSetup}
 		}
 	}
 	if s.BlockFD != spec.NoFD {
 		waitFD(s.BlockFD)
 	}
 	if err := limits.ApplyRlimits(s.Limits.Rlimits); err != nil {
-		return fail(report, &SetupError{Msg: err.Error(), Exit: ExitSetup})
+		return nil, &SetupError{Msg: err.Error(), Exit: ExitSetup}
 	}
 	// WARNING: seccomp last: once loaded, the calls it refuses (mount,
 	// chroot...) are gone for us too. The caller's filters stack after ours;
 	// they can change which errno a refused call gets, never allow it.
 	if plan.Seccomp != nil {
 		if err := secure.LoadFilter(plan.Seccomp); err != nil {
-			return fail(report, &SetupError{Msg: "seccomp: " + err.Error(), BwrapMsg: "prctl(PR_SET_SECCOMP): " + errnoText(err), Exit: ExitSetup})
+			return nil, &SetupError{Msg: "seccomp: " + err.Error(), BwrapMsg: "prctl(PR_SET_SECCOMP): " + errnoText(err), Exit: ExitSetup}
 		}
 	}
 	for _, prog := range plan.UserFilters {
 		if err := secure.LoadFilter(prog); err != nil {
-			return fail(report, &SetupError{Msg: "--seccomp: load the filter: " + err.Error(), BwrapMsg: "prctl(PR_SET_SECCOMP): " + errnoText(err), Exit: ExitSetup})
+			return nil, &SetupError{Msg: "--seccomp: load the filter: " + err.Error(), BwrapMsg: "prctl(PR_SET_SECCOMP): " + errnoText(err), Exit: ExitSetup}
 		}
 	}
-	argv := append([]string(nil), s.Command...)
-	path, err := lookPath(s.Command[0], envValue(env, "PATH"))
-	if err == nil {
-		if s.Argv0 != "" {
-			argv[0] = s.Argv0
-		}
-		for _, fd := range plan.PassFDs {
-			unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0)
-		}
-		err = unix.Exec(path, argv, env)
+	p := &program{argv: append([]string(nil), s.Command...), env: env}
+	p.path, p.lookErr = lookPath(s.Command[0], envValue(env, "PATH"))
+	if p.lookErr == nil && s.Argv0 != "" {
+		p.argv[0] = s.Argv0
 	}
-	// Still here: the program could not be executed.
+	return p, nil
+}
+
+// execFailed reports that the program could not be executed and returns
+// the exit status (127 when it was not found, 126 otherwise).
+func execFailed(report *os.File, s *spec.Spec, env []string, err error) int {
 	rep := Report{
 		Msg:      fmt.Sprintf("%s: %s", s.Command[0], execText(err)),
 		BwrapMsg: fmt.Sprintf("execvp %s: %s", s.Command[0], errnoText(err)),

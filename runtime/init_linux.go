@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"syscall"
 
@@ -52,7 +53,8 @@ func InitMain(argv0 string, args []string) int {
 
 	var execStage *exec.Cmd
 	var specW *os.File
-	if plan.UseInit {
+	fork := plan.UseInit && canFork(plan)
+	if plan.UseInit && !fork {
 		// The exec stage is started now, while /proc/self/exe still names
 		// this binary on the host; pivot_root below moves its root and cwd
 		// along with ours (pivot_root(2)).
@@ -75,14 +77,30 @@ func InitMain(argv0 string, args []string) int {
 	if !plan.UseInit {
 		return execProgram(plan, report)
 	}
+	if fork {
+		pid, code := forkProgram(plan, report)
+		if pid < 0 {
+			return code // reported
+		}
+		for _, fd := range plan.PassFDs {
+			unix.Close(fd) // only the program needs them
+		}
+		report.Close() // the parent reads EOF: the program runs
+		code = reap(pid, s, ctl, stat, false)
+		runtime.KeepAlive(root)
+		return code
+	}
 	if err := writeFrame(specW, b); err != nil {
 		execStage.Process.Kill()
 		return fail(report, fmt.Errorf("release the exec stage: %w", err))
 	}
 	specW.Close()
 	report.Close()
-	_ = root // lock files stay open while init lives
-	return reap(execStage.Process.Pid, s, ctl, stat, plan.CgroupPayload != "")
+	code := reap(execStage.Process.Pid, s, ctl, stat, plan.CgroupPayload != "")
+	// The lock files stay open (and locked) while init lives: unreachable,
+	// their *os.File finalizers would close them at the next collection.
+	runtime.KeepAlive(root)
+	return code
 }
 
 // setup builds the sandbox from inside its namespaces: hostname, loopback,
