@@ -6,13 +6,14 @@
 //	    fields separated by tabs; MODE is seq, conc or loop; the first row
 //	    of a group is its reference for the ratios), runs every group's rows
 //	    interleaved run by run (A B C A B C ...), prints the table and the
-//	    "targets" line. For every run it forks the command directly
-//	    (no shell) and takes from wait4:
-//	      wall  time from fork to reaped
-//	      CPU   ru_utime+ru_stime of the child, which include every
-//	            descendant the child (or they) waited for: the whole tree
-//	      RSS   ru_maxrss: the largest peak RSS of one process among the
-//	            child and its waited-for descendants (not a sum)
+//	    "targets" line. For every run it starts the command (no shell),
+//	    through the launcher when there is one (see launcher), and takes:
+//	      wall  time from fork to the command reaped
+//	      CPU   ru_utime+ru_stime of the tree: with the launcher every
+//	            process of it, orphans included; without, those the
+//	            command (or they) waited for
+//	      RSS   ru_maxrss: the largest peak RSS of one process of the tree
+//	            (not a sum)
 //	    conc: K copies started at once; wall = until the last is reaped,
 //	          CPU = sum, RSS = max over the K trees.
 //	    loop: the command prints "ns/op=X" (benchstart getppid); the
@@ -94,9 +95,11 @@ type sample struct {
 	err            string
 }
 
-// launcher: a tiny static C program (built by scripts/bench) that fork()s
-// (a real fork, not Go's vfork), execs the command, wait4()s it and writes
-// "maxrss_kb utime_us stime_us" of that child to fd 3. Needed because the
+// launcher: a tiny static C program (built by scripts/bench), a child
+// subreaper, that fork()s (a real fork, not Go's vfork), execs the command,
+// waits for it, reaps the orphans of its tree and writes
+// "maxrss_kb utime_us stime_us wall_us" of the whole tree (wall: until the
+// command itself was reaped) to fd 3. Needed because the
 // kernel folds the hiwater RSS of the mm a process had before execve into its
 // ru_maxrss: with Go's CLONE_VM|CLONE_VFORK spawn that is this driver's own
 // peak (several MB), a floor under every measurement. Without a launcher
@@ -140,10 +143,11 @@ func runOne(argv []string, wantOut bool) (s sample) {
 	err = cmd.Wait()
 	s.wall = float64(time.Since(t0).Nanoseconds()) / 1e6
 	if launcher != "" {
-		var kb, ut, st int64
-		if _, perr := fmt.Sscan(string(rep), &kb, &ut, &st); perr == nil {
+		var kb, ut, st, wall int64
+		if _, perr := fmt.Sscan(string(rep), &kb, &ut, &st, &wall); perr == nil {
 			s.cpu = float64(ut+st) / 1e3
 			s.rss = float64(kb) / 1024
+			s.wall = float64(wall) / 1e3 // the command's, not its orphans'
 		} else if err == nil {
 			err = fmt.Errorf("no report from the launcher")
 		}
