@@ -229,14 +229,12 @@ func startExecStage(argv0 string, plan *Plan, report *os.File) (*exec.Cmd, *os.F
 // systemd does not remove it before the parent has read the accounting.
 func reap(child int, s *spec.Spec, ctl, stat *os.File, hold bool) int {
 	// Signals sent to pid 1 directly (a terminal's SIGINT to our group, a
-	// process inside) are absorbed: the program gets the terminal's from the
-	// terminal, and the parent's forwarding arrives through ctl.
-	absorb := make(chan os.Signal, 16)
-	signal.Notify(absorb, forwardedSignals...)
-	go func() {
-		for range absorb {
-		}
-	}()
+	// process inside) are ignored: the program gets the terminal's from the
+	// terminal, and the parent's forwarding arrives through ctl. SIG_IGN
+	// survives execve, so this must come after the program (or the exec
+	// stage) was started, as it does; signal.Ignore, unlike Notify, costs
+	// no goroutine and no thread.
+	signal.Ignore(forwardedSignals...)
 	parentDone := make(chan struct{})
 	go func() {
 		defer close(parentDone)
