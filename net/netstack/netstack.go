@@ -18,8 +18,9 @@
 // namespace, so the namespace (and every socket in it) outlives the sandbox
 // until Close. Between New and Close the Stack runs goroutines (the TAP
 // reader, which also delivers what it reads, the TAP writer, the stack's TCP
-// processors, two per TCP connection and UDP flow, one per published port)
-// and owns host sockets; idle, it costs no CPU. The
+// processors, two per TCP connection and UDP flow, one per published port;
+// up to maxIdleWorkers more wait to serve the next TCP connections) and owns
+// host sockets; idle, it costs no CPU. The
 // package itself does nothing at init; the gVisor packages it imports add
 // about 1 ms, 200 small allocations and two syscalls (getpid, getrandom) to
 // every start of a binary that links it, whether or not networking is used.

@@ -2,6 +2,7 @@ package netstack
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"strconv"
@@ -51,19 +52,37 @@ func BenchmarkForward(b *testing.B) {
 				b.ReportMetric(float64(bulk)*8*float64(b.N)/secs/1e9, "Gbit/s")
 				b.ReportMetric(cpu/float64(b.N)/(float64(bulk)/1e9), "cpu-s/GB")
 			})
-			b.Run("conns", func(b *testing.B) {
-				var n int64
-				var secs float64
-				var last string
-				for b.Loop() {
-					r := child.do(b, request{Op: "connrate", Addr: hs.oneByte.String(), N: int64(time.Second)})
-					n += r.N
-					secs += r.Seconds
-					last = r.Out
-				}
-				b.ReportMetric(float64(n)/secs, "conns/s")
-				b.Log(last)
-			})
+			// conns: connect, read one byte, close; connsline as
+			// scripts/bench-net: connect, send a line, read the answer
+			// to EOF (the server closes first), close.
+			for _, v := range []struct {
+				name string
+				addr netip.AddrPort
+				data string
+			}{{"conns", hs.oneByte, ""}, {"connsline", hs.line, "line"}} {
+				b.Run(v.name, func(b *testing.B) {
+					var n int64
+					var secs, cpu float64
+					var last string
+					for b.Loop() {
+						c := cpuSeconds() + backendCPU()
+						r := child.do(b, request{Op: "connrate", Addr: v.addr.String(), N: int64(time.Second), Data: v.data})
+						cpu += cpuSeconds() + backendCPU() - c
+						if r.Err != "" {
+							b.Fatalf("connection rate: %+v", r)
+						}
+						n += r.N
+						secs += r.Seconds
+						last = r.Out
+					}
+					b.ReportMetric(float64(n)/secs, "conns/s")
+					// The stack's CPU (slirp4netns's process, or
+					// ours with the host servers in it), not the
+					// sandbox client's.
+					b.ReportMetric(cpu*1e6/float64(n), "cpu-us/conn")
+					b.Log(last)
+				})
+			}
 		})
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -328,7 +329,7 @@ func childOp(cfg Config, req request) response {
 	case "addrs":
 		return tapAddrs()
 	case "connrate":
-		return connRate(req.Addr, time.Duration(req.N))
+		return connRate(req.Addr, time.Duration(req.N), req.Data == "line")
 	}
 	return response{Err: "unknown op " + req.Op}
 }
@@ -430,7 +431,7 @@ func recvBulk(addr string) response {
 
 // connRate opens connections to addr (a server that answers one byte and
 // closes) with 4 workers for d and counts the completed ones.
-func connRate(addr string, d time.Duration) response {
+func connRate(addr string, d time.Duration, line bool) response {
 	var (
 		mu           sync.Mutex
 		count        int64
@@ -447,7 +448,16 @@ func connRate(addr string, d time.Duration) response {
 				t0 := time.Now()
 				c, err := net.Dial("tcp", addr)
 				t1 := time.Now()
-				if err == nil {
+				switch {
+				case err == nil && line:
+					if _, err = c.Write([]byte("hello\n")); err == nil {
+						var got []byte
+						if got, err = io.ReadAll(c); err == nil && string(got) != "ok\n" {
+							err = fmt.Errorf("answer %q, want \"ok\\n\"", got)
+						}
+					}
+					c.Close()
+				case err == nil:
 					_, err = io.ReadFull(c, b[:])
 					c.Close()
 				}
@@ -530,7 +540,10 @@ func fakeDNS(q []byte) ([]byte, error) {
 // hostServers are the servers on the host the sandbox talks to.
 type hostServers struct {
 	http, loopHTTP, sink, source, oneByte, udpEcho netip.AddrPort
-	refused                                        netip.AddrPort // Decide refuses it
+	// line reads a line, answers "ok\n" and closes first, as the server
+	// of scripts/bench-net's connection-rate test does.
+	line    netip.AddrPort
+	refused netip.AddrPort // Decide refuses it
 }
 
 func startHostServers(t testing.TB, ip netip.Addr, bulk int64) hostServers {
@@ -579,6 +592,11 @@ func startHostServers(t testing.TB, ip netip.Addr, bulk int64) hostServers {
 		}
 	})
 	hs.oneByte = listen(ip, func(c net.Conn) { c.Write([]byte{1}) })
+	hs.line = listen(ip, func(c net.Conn) {
+		if _, err := bufio.NewReaderSize(c, 256).ReadString('\n'); err == nil {
+			c.Write([]byte("ok\n"))
+		}
+	})
 	hs.refused = listen(ip, func(c net.Conn) { t.Errorf("refused destination was reached") })
 
 	pc, err := net.ListenPacket("udp", netip.AddrPortFrom(ip, 0).String())
@@ -847,6 +865,18 @@ func TestStack(t *testing.T) {
 			}
 		case <-time.After(5 * time.Second):
 			t.Fatal("Close hangs with a TCP connection and a UDP flow open")
+		}
+		// Close waited for everything it started, idle workers too (a
+		// worker past its wg.Done may take a moment to be gone).
+		buf := make([]byte, 1<<20)
+		for deadline := time.Now().Add(time.Second); ; time.Sleep(time.Millisecond) {
+			stacks := string(buf[:runtime.Stack(buf, true)])
+			if !strings.Contains(stacks, "netstack.(*workers).loop") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("a worker outlives Close:\n%s", stacks)
+			}
 		}
 	})
 }

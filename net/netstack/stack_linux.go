@@ -74,6 +74,7 @@ type Stack struct {
 	mu      sync.Mutex
 	closed  bool
 	wg      sync.WaitGroup         // goroutines started by goTracked
+	workers *workers               // run the TCP connections
 	closers map[io.Closer]struct{} // host sockets, listeners, flows
 
 	tcpConns, udpFlows, refused, published atomic.Uint64
@@ -107,6 +108,7 @@ func New(tap *os.File, cfg Config) (*Stack, error) {
 		cfg:      cfg,
 		link:     link,
 		closers:  make(map[io.Closer]struct{}),
+		workers:  newWorkers(maxIdleWorkers),
 		dnsSlots: make(chan struct{}, maxDNSInFlight),
 	}
 	s.smallBufs.New = func() any { b := make([]byte, spliceSmall); return &b }
@@ -279,6 +281,7 @@ func (s *Stack) Close() error {
 	}
 	s.ns.Close() // aborts endpoints, which wakes blocked readers
 	s.wg.Wait()
+	s.workers.stop()
 	s.ns.Wait() // removes the NIC, which stops the TAP reader and closes the link
 	s.link.Close()
 	return nil

@@ -25,16 +25,25 @@ func (s *Stack) enter() bool {
 	return true
 }
 
-// forwardTCP handles a SYN from the sandbox, in its own goroutine (started
-// by the forwarder). The host side is dialled before the handshake with the
-// sandbox completes, so a refused or unreachable destination reaches the
-// sandbox as a RST, like a real connection refusal.
+// forwardTCP handles a SYN from the sandbox, in a goroutine the forwarder
+// starts for it: it hands the request to a worker (see workers), whose stack
+// has grown already.
 func (s *Stack) forwardTCP(req *tcp.ForwarderRequest) {
 	if !s.enter() {
 		req.Complete(true)
 		return
 	}
-	defer s.wg.Done()
+	s.workers.Go(func() {
+		defer s.wg.Done()
+		s.connectTCP(req)
+	})
+}
+
+// connectTCP dials the host side of a connection before it completes the
+// handshake with the sandbox, so a refused or unreachable destination reaches
+// the sandbox as a RST, like a real connection refusal; then it splices the
+// two.
+func (s *Stack) connectTCP(req *tcp.ForwarderRequest) {
 	id := req.ID()
 	dst := netip.AddrPortFrom(netipAddr(id.LocalAddress), id.LocalPort)
 	kind, hostDst, err := s.cfg.route("tcp", dst)
@@ -99,7 +108,13 @@ func (p *tcpPair) Close() error {
 
 // splice copies both ways between the sandbox and the host until both
 // directions are done. EOF is passed on as a half-close (FIN); any other
-// error resets both connections so neither peer mistakes it for EOF.
+// error resets both connections so neither peer mistakes it for EOF. It
+// copies sandbox to host itself, at once (the sandbox's first request has
+// often arrived with the end of the handshake), and host to sandbox in a
+// worker; whichever direction ends last closes both connections, so neither
+// waits for the other (one goroutine wake-up less per connection).
+//
+// Preconditions: the caller is counted in s.wg.
 func (s *Stack) splice(sb *sandboxConn, host hostStream) {
 	p := &tcpPair{sb: sb, host: host}
 	s.mu.Lock()
@@ -109,33 +124,39 @@ func (s *Stack) splice(sb *sandboxConn, host hostStream) {
 		return
 	}
 	s.closers[p] = struct{}{}
+	// The host-to-sandbox worker is counted for Close on its own; the
+	// caller's count makes this Add safe.
+	s.wg.Add(1)
 	s.mu.Unlock()
-	defer s.untrack(p)
 
-	up := make(chan error, 1)
-	var downEOF atomic.Bool
-	go func() {
-		err := s.copyStream(host, sb, &s.bytesUp)
-		// The host's FIN when the other direction is over already
-		// comes from host.Close below: one syscall less.
-		if err == nil && !downEOF.Load() {
-			err = host.CloseWrite()
+	var done atomic.Int32
+	finish := func(err error) {
+		if err != nil {
+			p.Close()
 		}
-		up <- err
-	}()
-	err := s.copyStream(sb, host, &s.bytesDown)
-	if err == nil {
-		downEOF.Store(true)
-		err = sb.CloseWrite()
+		if done.Add(1) == 2 {
+			host.Close()
+			sb.Close()
+			s.untrack(p)
+		}
 	}
-	if err != nil {
-		p.Close()
+	var hostEOF atomic.Bool
+	s.workers.Go(func() {
+		defer s.wg.Done()
+		err := s.copyStream(sb, host, &s.bytesDown)
+		if err == nil {
+			hostEOF.Store(true)
+			err = sb.CloseWrite()
+		}
+		finish(err)
+	})
+	err := s.copyStream(host, sb, &s.bytesUp)
+	// The host's FIN when the other direction is over already comes from
+	// host.Close in finish: one syscall less.
+	if err == nil && !hostEOF.Load() {
+		err = host.CloseWrite()
 	}
-	if err := <-up; err != nil {
-		p.Close()
-	}
-	host.Close()
-	sb.Close()
+	finish(err)
 }
 
 // copyStream copies src to dst until EOF (nil) or an error. It reads into a
