@@ -277,7 +277,7 @@ func (p *parent) run() (int, error) {
 	cmd := &exec.Cmd{
 		Path:       "/proc/self/exe",
 		Args:       []string{p.opt.Argv0, StageInit, strconv.Itoa(base), strconv.Itoa(base + 1), strconv.Itoa(base + 2)},
-		Env:        []string{"GOMAXPROCS=1"}, // see below
+		Env:        []string{"GOMAXPROCS=1"},
 		Stdin:      os.Stdin,
 		Stdout:     os.Stdout,
 		Stderr:     os.Stderr,
