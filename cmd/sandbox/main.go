@@ -1,3 +1,8 @@
+// No periodic re-reading of the cgroup's CPU limit by the Go runtime (a
+// goroutine at start and cgroup file reads from sysmon): the stages are
+// short-lived or idle supervisors, and the program's limits are not ours.
+//go:debug updatemaxprocs=0
+
 // Command sandbox runs a program in new Linux namespaces with only what its
 // command line grants, without root. Invoked as "bwrap" it speaks
 // bubblewrap's command line and behaves like bubblewrap.
