@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Write applies the plan to the user namespace of pid, which must have been
@@ -44,9 +45,9 @@ func Write(pid int, p Plan) error {
 }
 
 func runHelper(name string, pid int, maps []Mapping) error {
-	path, err := exec.LookPath(name)
-	if err != nil {
-		path = "/usr/bin/" + name
+	path, ok := helperPath(name)
+	if !ok {
+		path = "/usr/bin/" + name // for the error message
 	}
 	cmd := exec.Command(path, append([]string{strconv.Itoa(pid)}, Args(maps)...)...)
 	var out bytes.Buffer
@@ -64,14 +65,35 @@ func runHelper(name string, pid int, maps []Mapping) error {
 
 // HaveHelpers reports whether newuidmap and newgidmap are installed.
 func HaveHelpers() bool {
-	for _, n := range []string{"newuidmap", "newgidmap"} {
-		if _, err := exec.LookPath(n); err != nil {
-			if _, err := os.Stat("/usr/bin/" + n); err != nil {
-				return false
+	_, uid := helperPath("newuidmap")
+	_, gid := helperPath("newgidmap")
+	return uid && gid
+}
+
+// helperPaths remembers where newuidmap and newgidmap were found: a start
+// asks twice for each (HaveHelpers, runHelper), and a PATH search costs a
+// stat per directory (half a millisecond on a slow VM).
+var helperPaths = struct {
+	sync.Mutex
+	m map[string]string // "" = not found
+}{m: map[string]string{}}
+
+// helperPath finds a helper on PATH, else in /usr/bin (PATH may lack it).
+func helperPath(name string) (string, bool) {
+	helperPaths.Lock()
+	defer helperPaths.Unlock()
+	p, seen := helperPaths.m[name]
+	if !seen {
+		var err error
+		if p, err = exec.LookPath(name); err != nil {
+			p = ""
+			if _, err := os.Stat("/usr/bin/" + name); err == nil {
+				p = "/usr/bin/" + name
 			}
 		}
+		helperPaths.m[name] = p
 	}
-	return true
+	return p, p != ""
 }
 
 // LookupRanges returns the subordinate ranges of the user from file (such as
