@@ -330,6 +330,21 @@ func childOp(cfg Config, req request) response {
 		return tapAddrs()
 	case "connrate":
 		return connRate(req.Addr, time.Duration(req.N), req.Data == "line")
+	case "flood":
+		// UDP datagrams to req.Addr without end, in the background.
+		c, err := net.Dial("udp", req.Addr)
+		if err != nil {
+			return errResponse(err)
+		}
+		go func() {
+			b := make([]byte, 64)
+			for {
+				if _, err := c.Write(b); err != nil {
+					time.Sleep(time.Millisecond)
+				}
+			}
+		}()
+		return response{}
 	}
 	return response{Err: "unknown op " + req.Op}
 }
@@ -879,6 +894,41 @@ func TestStack(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestStackCloseWhileDelivering: Close returns while the TAP reader is
+// delivering frames. (Close used to remove the NIC, under the stack's lock,
+// before stopping the reader, which could be waiting for that lock to
+// deliver an IPv6 frame: a hang about one sandbox exit in twenty, when the
+// sandbox's kernel sent its neighbour discovery at the end.)
+func TestStackCloseWhileDelivering(t *testing.T) {
+	requireRoot(t)
+	for i := 0; i < 10; i++ {
+		child, tap := startSandbox(t, false)
+		cfg := DefaultConfig()
+		cfg.DNS = fakeDNS
+		st, err := New(tap, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, dst := range []string{"[fd73:6278::3]:53", "[2001:db8::1]:9", "10.0.2.3:53"} {
+			if r := child.do(t, request{Op: "flood", Addr: dst}); r.Err != "" {
+				t.Fatal(r.Err)
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+		done := make(chan error, 1)
+		go func() { done <- st.Close() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			buf := make([]byte, 1<<20)
+			t.Fatalf("round %d: Close hangs while frames arrive:\n%s", i, buf[:runtime.Stack(buf, true)])
+		}
+	}
 }
 
 // TestStackNoIPv6: with IPv6 off in the sandbox's namespace (as on a host

@@ -282,7 +282,13 @@ func (s *Stack) Close() error {
 	s.ns.Close() // aborts endpoints, which wakes blocked readers
 	s.wg.Wait()
 	s.workers.stop()
-	s.ns.Wait() // removes the NIC, which stops the TAP reader and closes the link
+	// WARNING: the TAP reader is stopped (and waited for) before the NIC is
+	// removed. ns.Wait removes the NIC holding the stack's lock, and the
+	// NIC's removal stops the reader; a reader delivering a frame (IPv6
+	// needs the stack's read lock) would then wait for ns.Wait, which waits
+	// for it. Stopped here, with no lock held, its Attach(nil) is a no-op.
+	s.link.Attach(nil)
+	s.ns.Wait() // removes the NIC
 	s.link.Close()
 	return nil
 }
