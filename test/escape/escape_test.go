@@ -164,16 +164,21 @@ func TestNoHostSockets(t *testing.T) {
 }
 
 // TestCredentials: no capabilities in any set, no_new_privs, seccomp on; no
-// fd of the sandbox reaches the program.
+// fd of the sandbox reaches the program. Both ways of starting it are
+// checked: forked by init from its confined thread (the default), and
+// through the exec stage (which --rlimit needs).
 func TestCredentials(t *testing.T) {
-	st := probe(t, nil, "status")
-	for _, want := range []string{"CapInh: 0000000000000000", "CapPrm: 0000000000000000", "CapEff: 0000000000000000",
-		"CapBnd: 0000000000000000", "CapAmb: 0000000000000000", "NoNewPrivs: 1", "Seccomp: 2"} {
-		if !strings.Contains(st, want) {
-			t.Errorf("status lacks %q:\n%s", want, st)
+	for _, way := range [][]string{nil, {"--rlimit", "core=0"}} {
+		st := probe(t, way, "status")
+		for _, want := range []string{"CapInh: 0000000000000000", "CapPrm: 0000000000000000", "CapEff: 0000000000000000",
+			"CapBnd: 0000000000000000", "CapAmb: 0000000000000000", "NoNewPrivs: 1", "Seccomp: 2"} {
+			if !strings.Contains(st, want) {
+				t.Errorf("%q: status lacks %q:\n%s", way, want, st)
+			}
 		}
+		checkNoLeakedFDs(t, way)
 	}
-	st = probe(t, []string{"--uid", "0", "--gid", "0"}, "status")
+	st := probe(t, []string{"--uid", "0", "--gid", "0"}, "status")
 	if !strings.Contains(st, "CapEff: 0000000000000000") || !strings.Contains(st, "CapBnd: 0000000000000000") {
 		t.Errorf("uid 0 inside keeps capabilities:\n%s", st)
 	}
@@ -181,14 +186,20 @@ func TestCredentials(t *testing.T) {
 	if !strings.Contains(st, "CapEff: 0000000000001000") || !strings.Contains(st, "CapBnd: 0000000000001000") {
 		t.Errorf("--cap-add CAP_NET_ADMIN:\n%s", st)
 	}
-	fds := strings.Fields(probe(t, nil, "fds"))
+}
+
+// checkNoLeakedFDs: the program has its standard streams, the probe's own
+// directory fd and what the test itself passed on, nothing else.
+func checkNoLeakedFDs(t *testing.T, args []string) {
+	t.Helper()
+	fds := strings.Fields(probe(t, args, "fds"))
 	allowed := map[string]bool{"0": true, "1": true, "2": true, "3": true} // 3: the probe's own directory fd
 	for _, fd := range sbruntime.NonCloexecFDs() {
 		allowed[strconv.Itoa(fd)] = true
 	}
 	for _, fd := range fds {
 		if !allowed[fd] {
-			t.Errorf("fd %s leaked into the program (fds %q)", fd, fds)
+			t.Errorf("%q: fd %s leaked into the program (fds %q)", args, fd, fds)
 		}
 	}
 }
