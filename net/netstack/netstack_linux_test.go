@@ -931,6 +931,24 @@ func TestStackCloseWhileDelivering(t *testing.T) {
 	}
 }
 
+// TestTAPPersists: the TAP device is persistent, so that closing the stack
+// does not unregister it synchronously (it goes with the namespace).
+func TestTAPPersists(t *testing.T) {
+	requireRoot(t)
+	_, tap := startSandbox(t, false)
+	defer tap.Close()
+	ifr, err := unix.NewIfreq("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.IoctlIfreq(int(tap.Fd()), unix.TUNGETIFF, ifr); err != nil {
+		t.Fatal(err)
+	}
+	if flags := ifr.Uint16(); flags&unix.IFF_PERSIST == 0 {
+		t.Errorf("TAP flags %#x: IFF_PERSIST is not set", flags)
+	}
+}
+
 // TestStackNoIPv6: with IPv6 off in the sandbox's namespace (as on a host
 // without it) the TAP gets its IPv4 address only, and IPv4 works.
 func TestStackNoIPv6(t *testing.T) {

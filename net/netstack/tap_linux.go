@@ -78,6 +78,18 @@ func openTAP(name string) (int, error) {
 		unix.Close(fd)
 		return -1, fmt.Errorf("create tap %s: TUNSETOFFLOAD: %w", name, err)
 	}
+	// Persistent: closing the last fd then leaves the device alone, and it
+	// goes with the sandbox's network namespace, which the kernel tears
+	// down in the background once the sandbox and our fd are gone. Without
+	// it the stack's last close unregisters the device itself, waiting for
+	// RCU grace periods: 10-30 ms on the sandbox's way out (--net user
+	// cost 24 ms of start-to-exit, now 8). Nothing outlives the namespace:
+	// a tun device (it has rtnl_link_ops) is deleted with it, not moved to
+	// the host's.
+	if err := unix.IoctlSetInt(fd, unix.TUNSETPERSIST, 1); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("create tap %s: TUNSETPERSIST: %w", name, err)
+	}
 	return fd, nil
 }
 
