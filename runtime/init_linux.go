@@ -77,6 +77,7 @@ func InitMain(argv0 string, args []string) int {
 	if !plan.UseInit {
 		return execProgram(plan, report)
 	}
+	absorbSignals()
 	if fork {
 		pid, code := forkProgram(plan, report)
 		if pid < 0 {
@@ -218,6 +219,25 @@ func startExecStage(argv0 string, plan *Plan, report *os.File) (*exec.Cmd, *os.F
 	return cmd, specW, nil
 }
 
+// absorbSignals makes init absorb the signals sent to it directly (a
+// terminal's SIGINT to our process group, a process inside): the program
+// gets the terminal's from the terminal, and the parent's forwarding arrives
+// through ctl. Without it the Go runtime's default action (exit) would end
+// init and the whole sandbox.
+//
+// WARNING: before the program starts, which it does as soon as init forks
+// it: a SIGINT typed right after the program's first output used to find
+// init without the handler (and killed it). A handler, not SIG_IGN:
+// handlers are reset by execve, SIG_IGN would pass on to the program.
+func absorbSignals() {
+	absorb := make(chan os.Signal, 16)
+	signal.Notify(absorb, forwardedSignals...)
+	go func() {
+		for range absorb {
+		}
+	}()
+}
+
 // reap is pid 1's loop: it forwards the signals the parent passes on, reaps
 // every child, reports the program's status to the parent when it exits and
 // returns that status. The bwrap personality then waits for the remaining
@@ -228,13 +248,6 @@ func startExecStage(argv0 string, plan *Plan, report *os.File) (*exec.Cmd, *os.F
 // ctl after the program's status: init's leaf keeps the cgroup populated, so
 // systemd does not remove it before the parent has read the accounting.
 func reap(child int, s *spec.Spec, ctl, stat *os.File, hold bool) int {
-	// Signals sent to pid 1 directly (a terminal's SIGINT to our group, a
-	// process inside) are ignored: the program gets the terminal's from the
-	// terminal, and the parent's forwarding arrives through ctl. SIG_IGN
-	// survives execve, so this must come after the program (or the exec
-	// stage) was started, as it does; signal.Ignore, unlike Notify, costs
-	// no goroutine and no thread.
-	signal.Ignore(forwardedSignals...)
 	parentDone := make(chan struct{})
 	go func() {
 		defer close(parentDone)

@@ -273,7 +273,8 @@ func (p *parent) run() (int, error) {
 
 	// Init's environment is GOMAXPROCS=1: its work is sequential, and one P
 	// spares the runtime threads and wake-ups (2 ms of start-up, measured
-	// with scripts/bench). The program gets the plan's environment.
+	// interleaved against GOMAXPROCS=2). The program gets the plan's
+	// environment.
 	cmd := &exec.Cmd{
 		Path:       "/proc/self/exe",
 		Args:       []string{p.opt.Argv0, StageInit, strconv.Itoa(base), strconv.Itoa(base + 1), strconv.Itoa(base + 2)},
