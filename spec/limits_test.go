@@ -92,13 +92,8 @@ func TestParseLimitFlags(t *testing.T) {
 		t.Fatalf("timeout and rlimit alone need no cgroup: %v %+v", err, s.Limits)
 	}
 	// Decoding keeps every field (the stages see the same limits).
-	b, err := s.Encode()
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := Decode(b)
-	if err != nil || d.Limits.Timeout != s.Limits.Timeout || len(d.Limits.Rlimits) != 1 {
-		t.Fatalf("decode: %v %+v", err, d.Limits)
+	if d := encodeDecode(t, s); d.Limits.Timeout != s.Limits.Timeout || len(d.Limits.Rlimits) != 1 {
+		t.Fatalf("decode: %+v", d.Limits)
 	}
 	bad := map[string][]string{
 		"--memory":      {"--memory", "0"},

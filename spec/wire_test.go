@@ -23,16 +23,23 @@ func fullSpec() *Spec {
 	return s
 }
 
-func TestWireRoundTrip(t *testing.T) {
-	s := fullSpec()
+// encodeDecode is s through the wire form and back.
+func encodeDecode(t testing.TB, s *Spec) *Spec {
+	t.Helper()
 	b, err := s.Encode()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("Encode: %v", err)
 	}
 	d, err := Decode(b)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("Decode(%x): %v", b, err)
 	}
+	return d
+}
+
+func TestWireRoundTrip(t *testing.T) {
+	s := fullSpec()
+	d := encodeDecode(t, s)
 	if !reflect.DeepEqual(s, d) {
 		t.Fatalf("round trip:\n got %+v\nwant %+v", d, s)
 	}

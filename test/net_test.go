@@ -776,6 +776,24 @@ func (s *hostServer) seen() (tcp, udp []string) {
 	return append([]string(nil), s.tcpLocal...), append([]string(nil), s.udpFrom...)
 }
 
+// wantOnlyLoopback checks that the server saw one TCP connection, to
+// loopback (127.0.0.1 or [::1]) at its port, and datagrams from loopback
+// only; it returns the datagrams' sources.
+func (s *hostServer) wantOnlyLoopback(t *testing.T, loopback string) (udp []string) {
+	t.Helper()
+	tcp, udp := s.seen()
+	want := fmt.Sprintf("%s:%d", loopback, s.tcpPort)
+	if len(tcp) != 1 || tcp[0] != want {
+		t.Errorf("host server's TCP connections went to %q, want one to %s", tcp, want)
+	}
+	for _, from := range udp {
+		if !strings.HasPrefix(from, loopback+":") {
+			t.Errorf("a datagram reached the host server from %s, want only from %s (udp: %q)", from, loopback, udp)
+		}
+	}
+	return udp
+}
+
 // answersAt checks, from the host, that the server answers HTTP at every
 // one of ips (so that a failure from inside is the sandbox's refusal), then
 // forgets those connections.
@@ -907,16 +925,7 @@ func TestNetHostLoopback(t *testing.T) {
 		for _, p := range probes[3:] {
 			wantRefused(t, res, p)
 		}
-		tcp, udp := srv.seen()
-		want := fmt.Sprintf("127.0.0.1:%d", srv.tcpPort)
-		if len(tcp) != 1 || tcp[0] != want {
-			t.Errorf("host server's TCP connections went to %q, want one to %s", tcp, want)
-		}
-		for _, from := range udp {
-			if !strings.HasPrefix(from, "127.0.0.1:") {
-				t.Errorf("a datagram reached the host server from %s, want only from 127.0.0.1 (udp: %q)", from, udp)
-			}
-		}
+		udp := srv.wantOnlyLoopback(t, "127.0.0.1")
 		if len(udp) == 0 {
 			t.Errorf("no datagram reached the host server")
 		}
@@ -988,16 +997,7 @@ func TestNetIPv6(t *testing.T) {
 		for _, p := range hostProbes {
 			wantRefused(t, res, p)
 		}
-		tcp, udp := srv.seen()
-		want := fmt.Sprintf("[::1]:%d", srv.tcpPort)
-		if len(tcp) != 1 || tcp[0] != want {
-			t.Errorf("host server's TCP connections went to %q, want one to %s", tcp, want)
-		}
-		for _, from := range udp {
-			if !strings.HasPrefix(from, "[::1]:") {
-				t.Errorf("a datagram reached the host server from %s, want only from ::1 (udp: %q)", from, udp)
-			}
-		}
+		srv.wantOnlyLoopback(t, "[::1]")
 	})
 
 	t.Run("allow a private IPv6 range", func(t *testing.T) {

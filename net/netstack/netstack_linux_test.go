@@ -871,16 +871,7 @@ func TestStack(t *testing.T) {
 		if r := child.do(t, request{Op: "udp_echo", Addr: hs.udpEcho.String(), Data: "open"}); r.Err != "" {
 			t.Fatal(r.Err)
 		}
-		done := make(chan error, 1)
-		go func() { done <- st.Close() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("Close: %v", err)
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatal("Close hangs with a TCP connection and a UDP flow open")
-		}
+		closeWithin(t, st, "with a TCP connection and a UDP flow open")
 		// Close waited for everything it started, idle workers too (a
 		// worker past its wg.Done may take a moment to be gone).
 		buf := make([]byte, 1<<20)
@@ -917,17 +908,24 @@ func TestStackCloseWhileDelivering(t *testing.T) {
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
-		done := make(chan error, 1)
-		go func() { done <- st.Close() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("Close: %v", err)
-			}
-		case <-time.After(5 * time.Second):
-			buf := make([]byte, 1<<20)
-			t.Fatalf("round %d: Close hangs while frames arrive:\n%s", i, buf[:runtime.Stack(buf, true)])
+		closeWithin(t, st, fmt.Sprintf("while frames arrive (round %d)", i))
+	}
+}
+
+// closeWithin closes st and fails the test, with every goroutine's stack,
+// if Close errs or has not returned within 5 s.
+func closeWithin(t *testing.T, st *Stack, when string) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- st.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Close %s: %v", when, err)
 		}
+	case <-time.After(5 * time.Second):
+		buf := make([]byte, 1<<20)
+		t.Fatalf("Close hangs %s:\n%s", when, buf[:runtime.Stack(buf, true)])
 	}
 }
 

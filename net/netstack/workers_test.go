@@ -25,21 +25,7 @@ func TestWorkersRunConcurrently(t *testing.T) {
 	w := newWorkers(maxIdleWorkers)
 	// Go never blocks: functions that all wait for each other run at once,
 	// each in its own worker.
-	const n = 20
-	var started, done sync.WaitGroup
-	release := make(chan struct{})
-	started.Add(n)
-	done.Add(n)
-	for range n {
-		w.Go(func() {
-			started.Done()
-			<-release
-			done.Done()
-		})
-	}
-	started.Wait()
-	close(release)
-	done.Wait()
+	burst(w, 20)
 	// Idle workers take more work; stop ends them all.
 	ran := make(chan struct{})
 	w.Go(func() { close(ran) })
@@ -80,11 +66,25 @@ func TestWorkersIdleBound(t *testing.T) {
 	const maxIdle = 2
 	w := newWorkers(maxIdle)
 	// A burst of 10 concurrent functions: 10 workers, of which 2 stay.
+	burst(w, 10)
+	waitGoroutines(t, before+maxIdle)
+	for deadline := time.Now().Add(time.Second); w.idle.Load() != maxIdle; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d idle workers, want %d", w.idle.Load(), maxIdle)
+		}
+	}
+	w.stop()
+	waitGoroutines(t, before)
+}
+
+// burst runs n functions through w that wait until all n have started (so
+// each needs a worker of its own), and returns once they have all finished.
+func burst(w *workers, n int) {
 	var started, done sync.WaitGroup
 	release := make(chan struct{})
-	started.Add(10)
-	done.Add(10)
-	for range 10 {
+	started.Add(n)
+	done.Add(n)
+	for range n {
 		w.Go(func() {
 			started.Done()
 			<-release
@@ -94,12 +94,4 @@ func TestWorkersIdleBound(t *testing.T) {
 	started.Wait()
 	close(release)
 	done.Wait()
-	waitGoroutines(t, before+maxIdle)
-	for deadline := time.Now().Add(time.Second); w.idle.Load() != maxIdle; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d idle workers, want %d", w.idle.Load(), maxIdle)
-		}
-	}
-	w.stop()
-	waitGoroutines(t, before)
 }
