@@ -119,7 +119,7 @@ func setup(plan *Plan) (*fs.Root, error) {
 		}
 	}
 	if plan.NetBuiltin {
-		if err := setupUserNet(plan.NetSock); err != nil {
+		if err := sendTAP(plan.NetSock); err != nil {
 			return nil, err
 		}
 	}
@@ -139,6 +139,12 @@ func setup(plan *Plan) (*fs.Root, error) {
 	}
 	if err := root.PivotRoot(); err != nil {
 		return nil, err
+	}
+	if plan.NetBuiltin {
+		// Only now: the stack starts while the root is built.
+		if err := waitNetwork(plan.NetSock); err != nil {
+			return nil, err
+		}
 	}
 	return root, nil
 }

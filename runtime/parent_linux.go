@@ -127,6 +127,13 @@ type Options struct {
 	Warnf func(format string, a ...any)
 	// Argv0 is the name the stages show in ps.
 	Argv0 string
+	// NetHelper is the network helper executable (./cmd/sandbox-net) that
+	// runs the built-in stack for --net user; empty when this binary was
+	// built without it.
+	NetHelper string
+	// LogPrefix starts the --verbose lines the network helper writes
+	// itself; empty without --verbose.
+	LogPrefix string
 }
 
 // Run creates the sandbox for s and waits for the program. It returns the
@@ -182,6 +189,26 @@ func Run(s *spec.Spec, opt Options) (int, error) {
 		}
 	}
 
+	// --net user first: the built-in stack's helper starts in the
+	// background now, so its runtime starts while this process prepares
+	// the sandbox and init starts (init needs its go-ahead only once the
+	// root is built).
+	var un *userNet
+	if s.Net.Mode == spec.NetUser {
+		var err error
+		if un, err = newUserNet(s, opt); err != nil {
+			return 0, err
+		}
+		defer un.close()
+		plan.NetBuiltin = un.backend() == spec.BackendNetstack
+		if plan.NetBuiltin {
+			un.launch()
+		}
+		if !plan.NetBuiltin && opt.Warnf != nil {
+			opt.Warnf("--net-backend %s: the egress policy is not enforced: private ranges, link-local and the host's own addresses are reachable (only the host's loopback is refused); use the built-in netstack for the policy", un.backend())
+		}
+	}
+
 	if err := plan.compileSeccomp(s); err != nil {
 		return 0, err
 	}
@@ -192,19 +219,9 @@ func Run(s *spec.Spec, opt Options) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	p := &parent{s: s, plan: plan, opt: opt, ids: idPlan}
+	p := &parent{s: s, plan: plan, opt: opt, ids: idPlan, net: un}
 	defer p.cleanup()
 	defer p.closeCgroup()
-	if s.Net.Mode == spec.NetUser {
-		if p.net, err = newUserNet(s, opt.Logf); err != nil {
-			return 0, err
-		}
-		defer p.net.close()
-		plan.NetBuiltin = p.net.backend() == spec.BackendNetstack
-		if !plan.NetBuiltin && opt.Warnf != nil {
-			opt.Warnf("--net-backend %s: the egress policy is not enforced: private ranges, link-local and the host's own addresses are reachable (only the host's loopback is refused); use the built-in netstack for the policy", p.net.backend())
-		}
-	}
 	return p.run()
 }
 
@@ -351,7 +368,11 @@ func (p *parent) run() (int, error) {
 	}
 	if p.net != nil {
 		p.net.child.Close()
-		if !p.plan.NetBuiltin {
+		if p.plan.NetBuiltin {
+			if err := p.net.launched(); err != nil {
+				return p.abort(setupErr("--net user: "+err.Error(), "", ""))
+			}
+		} else {
 			if err := p.net.startExternal(pid); err != nil {
 				return p.abort(&SetupError{Msg: "--net-backend " + p.net.backend() + ": " + err.Error(), Exit: ExitSetup})
 			}

@@ -503,7 +503,8 @@ func sandboxHasIPv6() bool {
 // ----------------------------------------------------------- leftovers ---
 
 // netProcs: the processes a sandbox run may leave: the binary and its
-// stages, slirp4netns, pasta/passt, and the programs the tests run inside.
+// stages, its network helper, slirp4netns, pasta/passt, and the programs the
+// tests run inside.
 func netProcs() map[int]string {
 	out := map[int]string{}
 	ents, _ := os.ReadDir("/proc")
@@ -517,7 +518,7 @@ func netProcs() map[int]string {
 		b, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
 		cmdline := strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
 		exe, _ := os.Readlink("/proc/" + e.Name() + "/exe")
-		if c == "sandbox" || exe == sandboxBin || c == "slirp4netns" || strings.HasPrefix(c, "pasta") ||
+		if c == "sandbox" || c == "sandbox-net" || exe == sandboxBin || c == "slirp4netns" || strings.HasPrefix(c, "pasta") ||
 			strings.HasPrefix(c, "passt") || strings.Contains(cmdline, "--stage-") ||
 			strings.Contains(cmdline, probePy) || strings.Contains(cmdline, "http.server") ||
 			strings.Contains(cmdline, "sbx-udp-echo") {

@@ -153,7 +153,14 @@ func run(argv []string) int {
 		}
 	}
 	warnf := func(format string, a ...any) { fmt.Fprintf(os.Stderr, u.prefix(4)+format+"\n", a...) }
-	code, err := sbruntime.Run(s, sbruntime.Options{Inherited: inherited, Logf: logf, Warnf: warnf, Argv0: argv[0]})
+	opt := sbruntime.Options{Inherited: inherited, Logf: logf, Warnf: warnf, Argv0: argv[0]}
+	if s.Net.Mode == spec.NetUser && (s.Net.Backend == "" || s.Net.Backend == spec.BackendNetstack) {
+		opt.NetHelper = netHelperExe
+		if s.Verbose {
+			opt.LogPrefix = u.prefix(6)
+		}
+	}
+	code, err := sbruntime.Run(s, opt)
 	if err != nil {
 		var se *sbruntime.SetupError
 		if errors.As(err, &se) {

@@ -1,18 +1,21 @@
 // Package netstack is the default user-mode network backend: gVisor's
 // netstack fed the sandbox's TAP device directly. The sandbox, alone in its
 // network namespace, gets a default route to a gateway that lives in the
-// parent process; every TCP connection and UDP flow it opens is checked by an
-// egress policy and then re-opened from the host as an ordinary socket owned
-// by the user (slirp-style NAT). A DNS address answers through a callback,
-// the gateway address can stand for the host's loopback, and host ports can be
-// published into the sandbox. IPv4 and IPv6 alike (see Config); a sandbox
-// whose namespace has no IPv6 gets IPv4 only.
+// network helper's process; every TCP connection and UDP flow it opens is
+// checked by an egress policy and then re-opened from the host as an
+// ordinary socket owned by the user (slirp-style NAT). A DNS address answers
+// through a callback, the gateway address can stand for the host's loopback,
+// and host ports can be published into the sandbox. IPv4 and IPv6 alike (see
+// Config); a sandbox whose namespace has no IPv6 gets IPv4 only.
 //
 // Split of work: the sandbox's init process (in the new network namespace,
 // with CAP_NET_ADMIN in its user namespace, before pivot_root because it
-// opens the host's /dev/net/tun) calls CreateTAP and sends the fd to the
-// parent over SCM_RIGHTS; the parent calls New, then Publish for each
-// published port, and Close once the sandbox has exited.
+// opens the host's /dev/net/tun) calls vnet.CreateTAP and sends the fd over
+// SCM_RIGHTS to the network helper (./cmd/sandbox-net), which calls New,
+// then Publish for each published port; the parent kills the helper once the
+// sandbox has exited. Only the helper links this package: its gVisor
+// packages cost about 3 ms and 100 page faults at the start of every process
+// that links them (measured), networking or not.
 //
 // Lifetimes: the TAP fd holds a reference to the sandbox's network
 // namespace, so the namespace (and every socket in it) outlives the sandbox
@@ -20,50 +23,25 @@
 // reader, which also delivers what it reads, the TAP writer, the stack's TCP
 // processors, two per TCP connection and UDP flow, one per published port;
 // up to maxIdleWorkers more wait to serve the next TCP connections) and owns
-// host sockets; idle, it costs no CPU. The
-// package itself does nothing at init; the gVisor packages it imports add
-// about 1 ms, 200 small allocations and two syscalls (getpid, getrandom) to
-// every start of a binary that links it, whether or not networking is used.
+// host sockets; idle, it costs no CPU. The package itself does nothing at
+// init.
 package netstack
 
 import (
 	"errors"
-	"fmt"
 	"net/netip"
-)
 
-// ErrNoTUN reports that no TAP device could be made because /dev/net/tun is
-// missing or not usable by this user. Errors from CreateTAP wrap it.
-var ErrNoTUN = errors.New("no usable tun/tap device")
+	"sandbox/net/vnet"
+)
 
 // errRefused is what a destination that is never forwarded gets.
 var errRefused = errors.New("destination not forwarded")
 
-// Config describes the sandbox side of the virtual network. The zero value is
-// not usable; start from DefaultConfig.
+// Config describes the sandbox side of the virtual network: its addresses
+// (vnet.Layout, whose fields it promotes) and how flows are decided and
+// answered. The zero value is not usable; start from DefaultConfig.
 type Config struct {
-	// MTU of the TAP device and of the stack's NIC. Default 65520.
-	MTU uint32
-	// SandboxIP is the sandbox's address on the TAP device. Default 10.0.2.100.
-	SandboxIP netip.Addr
-	// GatewayIP is the sandbox's default route, answered by the stack, and
-	// the host loopback alias when HostLoopback is set. Default 10.0.2.2.
-	GatewayIP netip.Addr
-	// DNSIP is where UDP and TCP port 53 are answered by DNS. Default 10.0.2.3.
-	DNSIP netip.Addr
-	// PrefixLen is the length of the TAP subnet's prefix. Default 24.
-	PrefixLen int
-
-	// SandboxIP6, GatewayIP6 and DNSIP6 are the IPv6 counterparts of
-	// SandboxIP, GatewayIP and DNSIP, in one /PrefixLen6 subnet. An
-	// invalid SandboxIP6 means no IPv6 (the TAP gets no IPv6 address and
-	// the stack none either). Defaults fd73:6278::100, ::2 and ::3 in
-	// fd73:6278::/64 ("sbx" in the RFC 4193 global ID): slirp4netns's
-	// layout in a prefix of its own, not its fd00::/64, which slirp4netns,
-	// pasta and QEMU user networking put hosts in, and which the sandbox
-	// then could not tell from its host's own subnet.
-	SandboxIP6, GatewayIP6, DNSIP6 netip.Addr
-	PrefixLen6                     int
+	vnet.Layout
 
 	// Decide is asked before every new outbound TCP connection and UDP flow
 	// (the first packet of a 5-tuple); a non-nil error refuses it (TCP gets
@@ -88,21 +66,10 @@ type Config struct {
 	Logf func(format string, args ...any)
 }
 
-// DefaultConfig returns slirp4netns's classic layout: 10.0.2.100/24 with the
-// gateway at 10.0.2.2 and DNS at 10.0.2.3, MTU 65520; and the same host
-// numbers in fd73:6278::/64 for IPv6.
+// DefaultConfig returns vnet.DefaultLayout with nothing decided: every
+// destination not refused by the stack itself is allowed, DNS is refused.
 func DefaultConfig() Config {
-	return Config{
-		MTU:        65520,
-		SandboxIP:  netip.AddrFrom4([4]byte{10, 0, 2, 100}),
-		GatewayIP:  netip.AddrFrom4([4]byte{10, 0, 2, 2}),
-		DNSIP:      netip.AddrFrom4([4]byte{10, 0, 2, 3}),
-		PrefixLen:  24,
-		SandboxIP6: netip.MustParseAddr("fd73:6278::100"),
-		GatewayIP6: netip.MustParseAddr("fd73:6278::2"),
-		DNSIP6:     netip.MustParseAddr("fd73:6278::3"),
-		PrefixLen6: 64,
-	}
+	return Config{Layout: vnet.DefaultLayout()}
 }
 
 // Stats counts what the stack forwarded. Up is sandbox to host, down is host
@@ -114,54 +81,6 @@ type Stats struct {
 	Published uint64 // inbound connections and flows through published ports
 	BytesUp   uint64
 	BytesDown uint64
-}
-
-// validate checks the addresses belong together.
-func (c *Config) validate() error {
-	if c.MTU < 1280 || c.MTU > 65520 {
-		return fmt.Errorf("mtu %d out of range 1280-65520", c.MTU)
-	}
-	v4 := addrFamily{sandbox: c.SandboxIP, gateway: c.GatewayIP, dns: c.DNSIP, plen: c.PrefixLen, min: 8, max: 30,
-		ok: netip.Addr.Is4, want: "an IPv4 address"}
-	if err := v4.check(); err != nil || !c.SandboxIP6.IsValid() {
-		return err
-	}
-	v6 := addrFamily{label: "ipv6 ", sandbox: c.SandboxIP6, gateway: c.GatewayIP6, dns: c.DNSIP6, plen: c.PrefixLen6, min: 48, max: 126,
-		ok: func(ip netip.Addr) bool {
-			return ip.Is6() && !ip.Is4In6() && ip.Zone() == "" && ip.IsGlobalUnicast()
-		}, want: "a unicast IPv6 address"}
-	return v6.check()
-}
-
-// addrFamily is one address family's part of a Config, for validate.
-type addrFamily struct {
-	label                 string // prefix of the prefix-length message
-	sandbox, gateway, dns netip.Addr
-	plen, min, max        int
-	ok                    func(netip.Addr) bool
-	want                  string
-}
-
-func (f addrFamily) check() error {
-	for _, a := range []struct {
-		name string
-		ip   netip.Addr
-	}{{"sandbox", f.sandbox}, {"gateway", f.gateway}, {"dns", f.dns}} {
-		if !f.ok(a.ip) {
-			return fmt.Errorf("%s address %v: want %s", a.name, a.ip, f.want)
-		}
-	}
-	if f.plen < f.min || f.plen > f.max {
-		return fmt.Errorf("%sprefix length %d out of range %d-%d", f.label, f.plen, f.min, f.max)
-	}
-	p := netip.PrefixFrom(f.sandbox, f.plen).Masked()
-	if !p.Contains(f.gateway) || !p.Contains(f.dns) {
-		return fmt.Errorf("gateway %v and dns %v must be inside %v", f.gateway, f.dns, p)
-	}
-	if f.sandbox == f.gateway || f.sandbox == f.dns || f.gateway == f.dns {
-		return fmt.Errorf("sandbox %v, gateway %v and dns %v must differ", f.sandbox, f.gateway, f.dns)
-	}
-	return nil
 }
 
 // prefix is the TAP subnet.

@@ -25,6 +25,8 @@ import (
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
+
+	"sandbox/net/vnet"
 )
 
 // The privileged tests re-run the test binary as a "sandbox": a child in a
@@ -61,10 +63,10 @@ func TestMain(m *testing.M) {
 			err = unix.Mount("tmpfs", "/dev/net", "tmpfs", 0, "")
 		}
 		if err == nil {
-			_, err = CreateTAP("tap0", DefaultConfig())
+			_, err = vnet.CreateTAP("tap0", vnet.DefaultLayout())
 		}
 		json.NewEncoder(os.Stdout).Encode(map[string]any{
-			"err": fmt.Sprint(err), "notun": errors.Is(err, ErrNoTUN),
+			"err": fmt.Sprint(err), "notun": errors.Is(err, vnet.ErrNoTUN),
 		})
 		os.Exit(0)
 	}
@@ -76,10 +78,10 @@ func requireRoot(t testing.TB) {
 	reason := ""
 	switch {
 	case os.Geteuid() != 0:
-		reason = "needs root: re-runs itself in a user+network namespace with uid 0 mapped to root, to open " + tunDevice + " whatever its mode and to hide it in a mount namespace"
+		reason = "needs root: re-runs itself in a user+network namespace with uid 0 mapped to root, to open /dev/net/tun whatever its mode and to hide it in a mount namespace"
 	default:
-		if _, err := os.Stat(tunDevice); err != nil {
-			reason = fmt.Sprintf("needs %s: %v", tunDevice, err)
+		if _, err := os.Stat("/dev/net/tun"); err != nil {
+			reason = fmt.Sprintf("needs /dev/net/tun: %v", err)
 		}
 	}
 	if reason == "" {
@@ -222,7 +224,7 @@ func runSandboxChild(mode string) error {
 		}
 	}
 	if mode != "bare" {
-		tap, err := CreateTAP("tap0", cfg)
+		tap, err := vnet.CreateTAP("tap0", cfg.Layout)
 		if err != nil {
 			unix.Sendmsg(int(sock.Fd()), []byte(err.Error()), nil, nil, 0)
 			return err

@@ -85,43 +85,6 @@ func TestRoute(t *testing.T) {
 	}
 }
 
-func TestValidate(t *testing.T) {
-	ok := DefaultConfig()
-	if err := ok.validate(); err != nil {
-		t.Fatalf("DefaultConfig: %v", err)
-	}
-	no6 := DefaultConfig()
-	no6.SandboxIP6, no6.GatewayIP6, no6.DNSIP6 = netip.Addr{}, netip.Addr{}, netip.Addr{}
-	if err := no6.validate(); err != nil {
-		t.Fatalf("DefaultConfig without IPv6: %v", err)
-	}
-	for name, mutate := range map[string]func(*Config){
-		"mtu too small":       func(c *Config) { c.MTU = 576 },
-		"mtu too large":       func(c *Config) { c.MTU = 65536 },
-		"ipv6 sandbox":        func(c *Config) { c.SandboxIP = netip.MustParseAddr("fd00::2") },
-		"zero gateway":        func(c *Config) { c.GatewayIP = netip.Addr{} },
-		"gateway off subnet":  func(c *Config) { c.GatewayIP = netip.MustParseAddr("10.0.3.2") },
-		"dns is sandbox":      func(c *Config) { c.DNSIP = c.SandboxIP },
-		"prefix too long":     func(c *Config) { c.PrefixLen = 31 },
-		"prefix too short":    func(c *Config) { c.PrefixLen = 4 },
-		"gateway is dns addr": func(c *Config) { c.GatewayIP = c.DNSIP },
-		"ipv4 sandbox6":       func(c *Config) { c.SandboxIP6 = netip.MustParseAddr("10.0.2.100") },
-		"mapped gateway6":     func(c *Config) { c.GatewayIP6 = netip.MustParseAddr("::ffff:10.0.2.2") },
-		"zero dns6":           func(c *Config) { c.DNSIP6 = netip.Addr{} },
-		"link-local gateway6": func(c *Config) { c.GatewayIP6 = netip.MustParseAddr("fe80::2") },
-		"gateway6 off subnet": func(c *Config) { c.GatewayIP6 = netip.MustParseAddr("fd73:6279::2") },
-		"dns6 is sandbox6":    func(c *Config) { c.DNSIP6 = c.SandboxIP6 },
-		"prefix6 too long":    func(c *Config) { c.PrefixLen6 = 127 },
-		"prefix6 too short":   func(c *Config) { c.PrefixLen6 = 32 },
-	} {
-		c := DefaultConfig()
-		mutate(&c)
-		if err := c.validate(); err == nil {
-			t.Errorf("%s: validate accepted %+v", name, c)
-		}
-	}
-}
-
 // query builds a DNS query for name with one question of type qtype.
 func query(id uint16, name string, qtype uint16) []byte {
 	q := []byte{byte(id >> 8), byte(id), 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0}

@@ -96,7 +96,7 @@ func New(tap *os.File, cfg Config) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("netstack: %w", err)
 	}

@@ -1,4 +1,4 @@
-package netstack
+package vnet
 
 import (
 	"encoding/binary"

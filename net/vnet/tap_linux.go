@@ -1,4 +1,4 @@
-package netstack
+package vnet
 
 import (
 	"errors"
@@ -28,8 +28,8 @@ const tunDevice = "/dev/net/tun"
 // Preconditions: CAP_NET_ADMIN in the user namespace that owns the calling
 // process's network namespace; /dev/net/tun must be the host's (call it
 // before pivot_root).
-func CreateTAP(name string, cfg Config) (*os.File, error) {
-	if err := cfg.validate(); err != nil {
+func CreateTAP(name string, cfg Layout) (*os.File, error) {
+	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("create tap %s: %w", name, err)
 	}
 	fd, err := openTAP(name)
@@ -93,7 +93,7 @@ func openTAP(name string) (int, error) {
 
 // configureTAP gives the interface its MTU, address, up state and default
 // route.
-func configureTAP(name string, cfg Config) error {
+func configureTAP(name string, cfg Layout) error {
 	index, err := interfaceIndex(name)
 	if err != nil {
 		return err
