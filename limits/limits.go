@@ -11,7 +11,6 @@ package limits
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -260,9 +259,18 @@ func isCgroup2(p string) bool {
 	return unix.Statfs(p, &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC
 }
 
+// randomHex is n random bytes in hex, from getrandom(2) directly: crypto/rand
+// would link a dozen FIPS packages whose initialisation every sandbox start
+// pays for.
 func randomHex(n int) string {
 	b := make([]byte, n)
-	rand.Read(b)
+	for got := 0; got < n; {
+		k, err := unix.Getrandom(b[got:], 0)
+		if err != nil && err != unix.EINTR {
+			break // the name stays unique enough with the pid in it
+		}
+		got += max(k, 0)
+	}
 	return hex.EncodeToString(b)
 }
 
