@@ -235,8 +235,11 @@ func (n *userNet) startHelper() error {
 	// descriptors are moved to. A process group of its own: a terminal's
 	// Ctrl-C or Ctrl-Z is for the program, not for the network under it.
 	cmd := &exec.Cmd{
-		Path:        "/proc/self/fd/" + strconv.Itoa(int(exe.Fd())),
-		Args:        []string{"sandbox-net"},
+		Path: "/proc/self/fd/" + strconv.Itoa(int(exe.Fd())),
+		Args: []string{"sandbox-net"},
+		// One P and no collection until the stack runs (the helper
+		// restores both): it starts beside init on a busy machine.
+		Env:         []string{"GOMAXPROCS=1", "GOGC=off"},
 		Stdin:       reqR,
 		Stdout:      replyW,
 		Stderr:      os.Stderr,
@@ -355,9 +358,11 @@ func (n *userNet) close() {
 	}
 	if n.helperCmd != nil {
 		// Nothing to flush: the stack's host sockets and the TAP go with
-		// the process, the --net-log lines are written one by one.
+		// the process, the --net-log lines are written one by one. Killed,
+		// not waited for: its address space takes milliseconds to tear
+		// down, and it cannot run again; once this process exits, whoever
+		// reaps our orphans reaps it.
 		n.helperCmd.Process.Kill()
-		n.helperCmd.Wait()
 		n.reply.Close()
 	}
 	if n.backendCmd != nil {

@@ -16,6 +16,8 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	goruntime "runtime"
+	"runtime/debug"
 	"syscall"
 	"time"
 	"unsafe"
@@ -51,6 +53,10 @@ func main() {
 	} else {
 		reply(vnet.Reply{})
 	}
+	// The parent starts it with GOMAXPROCS=1 and GOGC=off, to start
+	// lightly beside init; serving wants every CPU and a collector.
+	goruntime.GOMAXPROCS(goruntime.NumCPU())
+	debug.SetGCPercent(100)
 	// Failed or not, live on until killed: exiting would close the socket
 	// init waits on, and init would report the stack's end before the
 	// parent has read why (and killed init).
