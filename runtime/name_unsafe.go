@@ -15,14 +15,3 @@ func setProcessName(name string) {
 	}
 	unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(p)), 0, 0, 0)
 }
-
-// readOnlyBytes is s's bytes without a copy, for a write(2) to read. They
-// must not be written.
-func readOnlyBytes(s string) []byte {
-	return unsafe.Slice(unsafe.StringData(s), len(s))
-}
-
-// unsafeStringAddr is the address of s's bytes.
-func unsafeStringAddr(s string) uintptr {
-	return uintptr(unsafe.Pointer(unsafe.StringData(s)))
-}

@@ -204,9 +204,6 @@ func Run(s *spec.Spec, opt Options) (int, error) {
 		if plan.NetBuiltin {
 			un.launch()
 		}
-		if !plan.NetBuiltin && opt.Warnf != nil {
-			opt.Warnf("--net-backend %s: the egress policy is not enforced: private ranges, link-local and the host's own addresses are reachable (only the host's loopback is refused); use the built-in netstack for the policy", un.backend())
-		}
 	}
 
 	if err := plan.compileSeccomp(s); err != nil {
@@ -222,6 +219,9 @@ func Run(s *spec.Spec, opt Options) (int, error) {
 	p := &parent{s: s, plan: plan, opt: opt, ids: idPlan, net: un}
 	defer p.cleanup()
 	defer p.closeCgroup()
+	if un != nil && !plan.NetBuiltin && opt.Warnf != nil {
+		opt.Warnf("--net-backend %s: the egress policy is not enforced: private ranges, link-local and the host's own addresses are reachable (only the host's loopback is refused); use the built-in netstack for the policy", un.backend())
+	}
 	return p.run()
 }
 

@@ -1430,3 +1430,45 @@ func TestNetFlagErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestNetHelper: --net user's stack runs in the network helper, a child of
+// the sandbox's parent named sandbox-net, in a process group of its own
+// (a terminal's Ctrl-C or Ctrl-Z is for the program) and confined: no
+// new privileges, and (Landlock, checked by secure's tests) no filesystem.
+// It is gone once the sandbox has exited.
+func TestNetHelper(t *testing.T) {
+	requireUser(t)
+	requireTun(t)
+	dir := workDir(t)
+	sbx := startNetSandbox(t, dir, "--net", "user", "--net-dns", testDNS, "--ro-bind", "/usr", "--",
+		"/usr/bin/sleep", "60")
+	parent := sbx.cmd.Process.Pid
+	var helper int
+	var status string
+	for deadline := time.Now().Add(20 * time.Second); helper == 0; time.Sleep(50 * time.Millisecond) {
+		for pid, what := range netProcs() {
+			st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+			if strings.HasPrefix(what, "sandbox-net:") && strings.Contains(string(st), fmt.Sprintf("\nPPid:\t%d\n", parent)) {
+				helper, status = pid, string(st)
+			}
+		}
+		// NoNewPrivs comes with the confinement, once the stack runs.
+		if helper != 0 && !strings.Contains(status, "\nNoNewPrivs:\t1\n") {
+			helper = 0
+		}
+		if helper == 0 && (time.Now().After(deadline) || sbx.exited()) {
+			t.Fatalf("no confined sandbox-net child of the sandbox (pid %d) within 20s; processes: %v\n%s", parent, netProcs(), sbx.output())
+		}
+	}
+	pgid, err := syscall.Getpgid(helper)
+	ppgid, perr := syscall.Getpgid(parent)
+	if err != nil || perr != nil || pgid == ppgid || pgid != helper {
+		t.Errorf("helper %d in process group %d (%v), the sandbox %d in %d (%v): want a group of its own", helper, pgid, err, parent, ppgid, perr)
+	}
+	sbx.stop(t)
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d/status", helper)); err == nil {
+		if st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", helper)); !strings.Contains(string(st), ") Z ") {
+			t.Errorf("helper %d still there after the sandbox's exit: %s", helper, st)
+		}
+	}
+}

@@ -28,6 +28,7 @@ import (
 	"sandbox/net/netstack"
 	"sandbox/net/policy"
 	"sandbox/net/vnet"
+	"sandbox/secure"
 	"sandbox/spec"
 )
 
@@ -46,6 +47,9 @@ func main() {
 	var st *netstack.Stack
 	if err == nil {
 		st, err = serve(req)
+	}
+	if err == nil {
+		confine(req)
 	}
 	if err != nil {
 		var ue usageError
@@ -157,6 +161,25 @@ func serve(req *vnet.Request) (*netstack.Stack, error) {
 		return nil, fmt.Errorf("tell the sandbox the network is up: %w", err)
 	}
 	return st, nil
+}
+
+// confine takes the filesystem away from the helper once the stack runs:
+// it handles what the sandbox sends, and has opened all it needs (the TAP,
+// the log, the published ports' sockets; it read resolv.conf). Best effort,
+// like Landlock for the sandbox itself: --verbose says what it got.
+func confine(req *vnet.Request) {
+	abi, err := secure.DenyFilesystem()
+	if req.LogPrefix == "" {
+		return
+	}
+	switch {
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "%snetwork helper: not confined: %v\n", req.LogPrefix, err)
+	case abi == 0:
+		fmt.Fprintf(os.Stderr, "%snetwork helper: not confined: no Landlock on this kernel\n", req.LogPrefix)
+	default:
+		fmt.Fprintf(os.Stderr, "%snetwork helper: no filesystem access (landlock ABI %d)\n", req.LogPrefix, abi)
+	}
 }
 
 // receiveTAP takes the TAP device init sends over the socket.
