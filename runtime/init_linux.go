@@ -77,7 +77,9 @@ func InitMain(argv0 string, args []string) int {
 	if !plan.UseInit {
 		return execProgram(plan, report)
 	}
-	absorbSignals()
+	if !plan.PIDNS || defaultSignals() != nil {
+		absorbSignals()
+	}
 	if fork {
 		pid, code := forkProgram(plan, report)
 		if pid < 0 {
@@ -225,11 +227,11 @@ func startExecStage(argv0 string, plan *Plan, report *os.File) (*exec.Cmd, *os.F
 	return cmd, specW, nil
 }
 
-// absorbSignals makes init absorb the signals sent to it directly (a
-// terminal's SIGINT to our process group, a process inside): the program
-// gets the terminal's from the terminal, and the parent's forwarding arrives
-// through ctl. Without it the Go runtime's default action (exit) would end
-// init and the whole sandbox.
+// absorbSignals (or, in a pid namespace, defaultSignals) makes init absorb
+// the signals sent to it directly (a terminal's SIGINT to our process group,
+// a process inside): the program gets the terminal's from the terminal, and
+// the parent's forwarding arrives through ctl. Without it the Go runtime's
+// default action (exit) would end init and the whole sandbox.
 //
 // WARNING: before the program starts, which it does as soon as init forks
 // it: a SIGINT typed right after the program's first output used to find

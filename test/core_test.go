@@ -3,6 +3,7 @@ package test
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/user"
@@ -206,28 +207,8 @@ func TestExitStatuses(t *testing.T) {
 // startSandbox starts the binary and waits until the program prints "ready".
 func startSandbox(t *testing.T, bin string, args ...string) (*exec.Cmd, *bufio.Reader) {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	rd := bufio.NewReader(out)
-	line := make(chan string, 1)
-	go func() { l, _ := rd.ReadString('\n'); line <- l }()
-	select {
-	case l := <-line:
-		if l != "ready\n" {
-			t.Fatalf("program said %q before ready", l)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("program not ready after 20s")
-	}
-	return cmd, rd
+	c, rd := startReady(t, bin, false, args...)
+	return c.Cmd, rd
 }
 
 func waitExit(t *testing.T, cmd *exec.Cmd) int {
@@ -278,6 +259,108 @@ func TestSignalForwarding(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestInitSurvivesSignals: the signals a sandbox forwards, sent straight to
+// its init (by the program, and from the host), do not end it: in a pid
+// namespace the kernel drops them (init keeps their default action), without
+// one init absorbs them. The program then runs on and exits 0.
+func TestInitSurvivesSignals(t *testing.T) {
+	sigs := []syscall.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGUSR2}
+	for _, c := range []struct {
+		name string
+		bin  string
+		pre  []string
+	}{
+		// Landlock's signal scope would stop the program's kill at init.
+		{"sandbox", sandboxBin, []string{"--no-landlock"}},
+		{"bwrap unshare-pid", bwrapBin, []string{"--unshare-pid", "--proc", "/proc"}},
+		{"bwrap no pid ns, lock file", bwrapBin, []string{"--lock-file", "/usr"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			// The program's parent is init (which forks it).
+			script := `echo ready; read _; for s in HUP INT QUIT TERM USR1 USR2; do kill -s $s $PPID || exit 3; done; sleep 0.3; echo alive`
+			cmd, rd := startSandboxIn(t, c.bin, concat(c.pre, usrArgs(), []string{"--", "sh", "-c", script})...)
+			// From the host first: every child of the sandbox's parent is its init.
+			inits := childrenOf(cmd.Process.Pid)
+			if len(inits) != 1 {
+				t.Fatalf("the sandbox (pid %d) has children %v, want its init alone", cmd.Process.Pid, inits)
+			}
+			for _, sig := range sigs {
+				if err := syscall.Kill(inits[0], sig); err != nil {
+					t.Fatalf("kill %v init: %v", sig, err)
+				}
+			}
+			time.Sleep(100 * time.Millisecond)
+			cmd.stdin.Write([]byte("go\n"))
+			rest, _ := rd.ReadString(0)
+			if code := waitExit(t, cmd.Cmd); code != 0 || rest != "alive\n" {
+				t.Fatalf("exit %d, output %q; want init to survive and the program to say alive", code, rest)
+			}
+		})
+	}
+}
+
+// childrenOf lists the children of pid (all its threads').
+func childrenOf(pid int) []int {
+	var out []int
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	for _, tk := range tasks {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, tk.Name()))
+		for _, f := range strings.Fields(string(b)) {
+			if n, err := strconv.Atoi(f); err == nil {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// sandboxIn is a sandbox started with a pipe to its stdin.
+type sandboxIn struct {
+	*exec.Cmd
+	stdin io.WriteCloser
+}
+
+// startSandboxIn is startSandbox with the program's stdin a pipe.
+func startSandboxIn(t *testing.T, bin string, args ...string) (*sandboxIn, *bufio.Reader) {
+	t.Helper()
+	return startReady(t, bin, true, args...)
+}
+
+// startReady starts the sandbox (stdin a pipe when asked, else nothing) and
+// waits for the program's "ready" line.
+func startReady(t *testing.T, bin string, stdin bool, args ...string) (*sandboxIn, *bufio.Reader) {
+	t.Helper()
+	c := &sandboxIn{Cmd: exec.Command(bin, args...)}
+	if stdin {
+		in, err := c.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.stdin = in
+	}
+	out, err := c.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Stderr = os.Stderr
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Process.Kill(); c.Wait() })
+	rd := bufio.NewReader(out)
+	line := make(chan string, 1)
+	go func() { l, _ := rd.ReadString('\n'); line <- l }()
+	select {
+	case l := <-line:
+		if l != "ready\n" {
+			t.Fatalf("program said %q before ready", l)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("program not ready after 20s")
+	}
+	return c, rd
 }
 
 func unixSigName(s syscall.Signal) string {
