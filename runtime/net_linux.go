@@ -226,16 +226,20 @@ func (n *userNet) startHelper() error {
 		return err
 	}
 	defer replyW.Close()
-	extra := []*os.File{n.sock}
+	// The memfd goes to the child as one of its descriptors, at a number
+	// of our choosing, and the path names it there. Its number here would
+	// not do: Go's fork moves descriptors onto free numbers above the
+	// highest one it is given, and its status pipe can land on exactly
+	// that number (exec then found a pipe: EACCES, in 1 start of 50).
+	extra := make([]*os.File, vnet.HelperExeFD-2)
+	extra[vnet.HelperSockFD-3], extra[vnet.HelperExeFD-3] = n.sock, exe
 	if n.log != nil {
-		extra = append(extra, n.log)
+		extra[vnet.HelperLogFD-3] = n.log // else closed in the child
 	}
-	// The path names the memfd in the child (execve resolves it before
-	// close-on-exec applies); its number is above the ones the child's
-	// descriptors are moved to. A process group of its own: a terminal's
-	// Ctrl-C or Ctrl-Z is for the program, not for the network under it.
+	// A process group of its own: a terminal's Ctrl-C or Ctrl-Z is for the
+	// program, not for the network under it.
 	cmd := &exec.Cmd{
-		Path: "/proc/self/fd/" + strconv.Itoa(int(exe.Fd())),
+		Path: "/proc/self/fd/" + strconv.Itoa(vnet.HelperExeFD),
 		Args: []string{"sandbox-net"},
 		// One P and no collection until the stack runs (the helper
 		// restores both): it starts beside init on a busy machine.
@@ -266,8 +270,7 @@ func (n *userNet) startHelper() error {
 	return err
 }
 
-// memfdExecutable returns a sealed memfd holding exe, at a descriptor number
-// above 9 (see startHelper). Since Linux 6.3 a memfd is executable only when
+// memfdExecutable returns a sealed memfd holding exe. Since Linux 6.3 a memfd is executable only when
 // made with MFD_EXEC (and vm.memfd_noexec=2 refuses even that); older
 // kernels refuse the flag and make every memfd executable.
 func memfdExecutable(name string, exe string) (*os.File, error) {
@@ -281,18 +284,13 @@ func memfdExecutable(name string, exe string) (*os.File, error) {
 		}
 		return nil, fmt.Errorf("memfd_create: %w", err)
 	}
-	high, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 10)
-	unix.Close(fd)
-	if err != nil {
-		return nil, fmt.Errorf("memfd: %w", err)
-	}
-	f := os.NewFile(uintptr(high), name)
-	if _, err := fillMemfd(high, exe); err != nil {
+	f := os.NewFile(uintptr(fd), name)
+	if _, err := fillMemfd(fd, exe); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("write memfd: %w", err)
 	}
 	const seals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
-	if _, err := unix.FcntlInt(uintptr(high), unix.F_ADD_SEALS, seals); err != nil {
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("seal memfd: %w", err)
 	}

@@ -34,6 +34,7 @@ import (
 
 func main() {
 	setName("sandbox-net") // not the memfd's number it was run as
+	unix.Close(vnet.HelperExeFD)
 	// SIGTERM ends a helper run by hand; the parent kills its helper.
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM)

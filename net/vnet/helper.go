@@ -23,12 +23,14 @@ import (
 // EOF), 1 the reply (one wire-form Reply, then closed), 2 the sandbox's
 // stderr, HelperSockFD the socket init sends the TAP device over (and reads
 // the one-byte go-ahead from), HelperLogFD the --net-log file when
-// Request.Log is set. It runs until killed: the parent kills it once the
+// Request.Log is set, HelperExeFD the memfd it was run from (the parent
+// names it by that number; the helper closes it). It runs until killed: the parent kills it once the
 // sandbox has exited, and it has the parent's death as its own
 // (PR_SET_PDEATHSIG).
 const (
 	HelperSockFD = 3
 	HelperLogFD  = 4
+	HelperExeFD  = 5
 )
 
 // Request is what the parent asks of the helper.
