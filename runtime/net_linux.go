@@ -270,9 +270,10 @@ func (n *userNet) startHelper() error {
 	return err
 }
 
-// memfdExecutable returns a sealed memfd holding exe. Since Linux 6.3 a memfd is executable only when
-// made with MFD_EXEC (and vm.memfd_noexec=2 refuses even that); older
-// kernels refuse the flag and make every memfd executable.
+// memfdExecutable returns a sealed memfd holding exe. Since Linux 6.3 a
+// memfd is executable only when made with MFD_EXEC (and vm.memfd_noexec=2
+// refuses even that); older kernels refuse the flag and make every memfd
+// executable.
 func memfdExecutable(name string, exe string) (*os.File, error) {
 	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING|unix.MFD_EXEC)
 	if errors.Is(err, unix.EINVAL) {
