@@ -22,6 +22,20 @@ import (
 // programs after it. Anything that runs after the filter runs under it (the
 // default policy refuses mount, pivot_root, chroot, keyctl ...).
 func LoadFilter(prog []bpf.RawInstruction) error {
+	return loadFilter(prog, 0)
+}
+
+// LoadFilterAllThreads installs prog on every thread of the process at once
+// (SECCOMP_FILTER_FLAG_TSYNC); threads started later inherit it. It is for
+// a long-running Go helper, whose goroutines move between threads.
+//
+// Preconditions: no_new_privs is set on the calling thread (the kernel then
+// sets it on the others too); no thread has a filter the others lack.
+func LoadFilterAllThreads(prog []bpf.RawInstruction) error {
+	return loadFilter(prog, unix.SECCOMP_FILTER_FLAG_TSYNC)
+}
+
+func loadFilter(prog []bpf.RawInstruction, flags uintptr) error {
 	if len(prog) == 0 || len(prog) > bpfMaxInsns {
 		return fmt.Errorf("load seccomp filter: it has %d instructions, the kernel takes 1 to %d", len(prog), bpfMaxInsns)
 	}
@@ -38,7 +52,7 @@ func LoadFilter(prog []bpf.RawInstruction) error {
 	for i, ins := range prog {
 		filter[i] = unix.SockFilter{Code: ins.Op, Jt: ins.Jt, Jf: ins.Jf, K: ins.K}
 	}
-	if err := setModeFilter(filter); err != nil {
+	if err := setModeFilter(filter, flags); err != nil {
 		if err == unix.EINVAL {
 			return fmt.Errorf("load seccomp filter: seccomp(SECCOMP_SET_MODE_FILTER): %w (the kernel rejected the program or lacks CONFIG_SECCOMP_FILTER)", err)
 		}

@@ -1434,7 +1434,8 @@ func TestNetFlagErrors(t *testing.T) {
 // TestNetHelper: --net user's stack runs in the network helper, a child of
 // the sandbox's parent named sandbox-net, in a process group of its own
 // (a terminal's Ctrl-C or Ctrl-Z is for the program) and confined: no
-// new privileges, and (Landlock, checked by secure's tests) no filesystem.
+// new privileges, a seccomp filter, and (Landlock, checked by secure's
+// tests) no filesystem.
 // It is gone once the sandbox has exited.
 func TestNetHelper(t *testing.T) {
 	requireUser(t)
@@ -1452,8 +1453,9 @@ func TestNetHelper(t *testing.T) {
 				helper, status = pid, string(st)
 			}
 		}
-		// NoNewPrivs comes with the confinement, once the stack runs.
-		if helper != 0 && !strings.Contains(status, "\nNoNewPrivs:\t1\n") {
+		// NoNewPrivs and a seccomp filter come with the confinement,
+		// once the stack runs.
+		if helper != 0 && (!strings.Contains(status, "\nNoNewPrivs:\t1\n") || !strings.Contains(status, "\nSeccomp:\t2\n")) {
 			helper = 0
 		}
 		if helper == 0 && (time.Now().After(deadline) || sbx.exited()) {

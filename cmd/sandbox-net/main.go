@@ -18,10 +18,12 @@ import (
 	"os/signal"
 	goruntime "runtime"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 	"unsafe"
 
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 
 	"sandbox/net/dns"
@@ -45,12 +47,27 @@ func main() {
 	if err == nil && os.Getppid() != req.Parent {
 		os.Exit(1) // the sandbox is gone already
 	}
+	// The seccomp filter is compiled while the stack waits for the TAP.
+	filter := make(chan compiled, 1)
+	go func() {
+		pol, err := secure.DefaultPolicy(nil)
+		var prog []bpf.RawInstruction
+		if err == nil {
+			prog, err = pol.Compile()
+		}
+		filter <- compiled{prog, err}
+	}()
 	var st *netstack.Stack
 	if err == nil {
 		st, err = serve(req)
 	}
 	if err == nil {
-		confine(req)
+		// Confined before the program may run, then the go-ahead.
+		confine(req, <-filter)
+		if _, werr := unix.Write(vnet.HelperSockFD, []byte{1}); werr != nil {
+			st.Close()
+			st, err = nil, fmt.Errorf("tell the sandbox the network is up: %w", werr)
+		}
 	}
 	if err != nil {
 		var ue usageError
@@ -106,8 +123,8 @@ func reply(r vnet.Reply) {
 	os.Stdout.Close()
 }
 
-// serve builds the policy and the resolver, takes the TAP device from init,
-// starts the stack with the published ports and gives init its go-ahead.
+// serve builds the policy and the resolver, takes the TAP device from init
+// and starts the stack with the published ports.
 func serve(req *vnet.Request) (*netstack.Stack, error) {
 	n := &req.Net
 	var logf func(string, ...any)
@@ -157,30 +174,47 @@ func serve(req *vnet.Request) (*netstack.Stack, error) {
 			return nil, usageError{fmt.Sprintf("--publish %s:%d/%s: %v", p.Host, p.SandboxPort, p.Proto, err)}
 		}
 	}
-	if _, err := unix.Write(vnet.HelperSockFD, []byte{1}); err != nil {
-		st.Close()
-		return nil, fmt.Errorf("tell the sandbox the network is up: %w", err)
-	}
 	return st, nil
 }
 
-// confine takes the filesystem away from the helper once the stack runs:
-// it handles what the sandbox sends, and has opened all it needs (the TAP,
-// the log, the published ports' sockets; it read resolv.conf). Best effort,
-// like Landlock for the sandbox itself: --verbose says what it got.
-func confine(req *vnet.Request) {
+// compiled is the helper's seccomp filter, or why there is none.
+type compiled struct {
+	prog []bpf.RawInstruction
+	err  error
+}
+
+// confine locks the helper down once the stack runs: it handles what the
+// sandbox sends, and has opened all it needs (the TAP, the log, the published
+// ports' sockets; it read resolv.conf). On every thread: no_new_privs, no
+// filesystem access (Landlock) and the sandbox's own default seccomp policy
+// (no ptrace, mount, bpf, keyrings, io_uring, nested user namespaces...).
+// Best effort, like Landlock for the sandbox itself: --verbose says what it
+// got.
+func confine(req *vnet.Request, filter compiled) {
+	var lost []string
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		lost = append(lost, "no_new_privs: "+err.Error())
+	}
 	abi, err := secure.DenyFilesystem()
+	switch {
+	case err != nil:
+		lost = append(lost, "landlock: "+err.Error())
+	case abi == 0:
+		lost = append(lost, "landlock: not on this kernel")
+	}
+	if err := filter.err; err != nil {
+		lost = append(lost, "seccomp: "+err.Error())
+	} else if err := secure.LoadFilterAllThreads(filter.prog); err != nil {
+		lost = append(lost, "seccomp: "+err.Error())
+	}
 	if req.LogPrefix == "" {
 		return
 	}
-	switch {
-	case err != nil:
-		fmt.Fprintf(os.Stderr, "%snetwork helper: not confined: %v\n", req.LogPrefix, err)
-	case abi == 0:
-		fmt.Fprintf(os.Stderr, "%snetwork helper: not confined: no Landlock on this kernel\n", req.LogPrefix)
-	default:
-		fmt.Fprintf(os.Stderr, "%snetwork helper: no filesystem access (landlock ABI %d)\n", req.LogPrefix, abi)
+	if len(lost) > 0 {
+		fmt.Fprintf(os.Stderr, "%snetwork helper: not fully confined: %s\n", req.LogPrefix, strings.Join(lost, "; "))
+		return
 	}
+	fmt.Fprintf(os.Stderr, "%snetwork helper: no filesystem access (landlock ABI %d), default seccomp policy\n", req.LogPrefix, abi)
 }
 
 // receiveTAP takes the TAP device init sends over the socket.
