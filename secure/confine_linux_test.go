@@ -26,12 +26,7 @@ func TestDenyFilesystem(t *testing.T) {
 	if LandlockABI() < 1 {
 		t.Fatal("this kernel has no Landlock: DenyFilesystem would do nothing here")
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestDenyFilesystemChild$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), denyFSChildEnv+"=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS: TestDenyFilesystemChild") {
-		t.Fatalf("child: %v\n%s", err, out)
-	}
+	runChildTest(t, "TestDenyFilesystemChild", denyFSChildEnv)
 }
 
 func TestDenyFilesystemChild(t *testing.T) {
@@ -124,10 +119,18 @@ func runOnThreads(t *testing.T, before, after int, confine func(), check func() 
 // TestLoadFilterAllThreads: a filter loaded with TSYNC holds on every thread,
 // those locked before and those started after.
 func TestLoadFilterAllThreads(t *testing.T) {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestLoadFilterAllThreadsChild$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), tsyncChildEnv+"=1")
+	runChildTest(t, "TestLoadFilterAllThreadsChild", tsyncChildEnv)
+}
+
+// runChildTest runs the test named in a new process of this test binary,
+// with env set to 1 (the child test does nothing without it), and fails
+// unless it passed: what it confines must not confine the test process.
+func runChildTest(t *testing.T, name, env string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+name+"$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), env+"=1")
 	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS: TestLoadFilterAllThreadsChild") {
+	if err != nil || !strings.Contains(string(out), "--- PASS: "+name) {
 		t.Fatalf("child: %v\n%s", err, out)
 	}
 }
