@@ -52,14 +52,7 @@ func TestExeFileOffset(t *testing.T) {
 
 // TestMemfdExecutable runs a program from the sealed memfd it makes.
 func TestMemfdExecutable(t *testing.T) {
-	truePath, err := exec.LookPath("true")
-	if err != nil {
-		t.Skip("no true(1)")
-	}
-	b, err := os.ReadFile(truePath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	truePath, b := trueExecutable(t)
 	for _, exe := range []string{string(b), probeData} {
 		f, err := memfdExecutable("probe", exe)
 		if err != nil {
@@ -130,14 +123,8 @@ func TestNoNetHelper(t *testing.T) {
 // about 1 start in 50). That needs concurrent closes, which this test does
 // not stage: test/net_test.go's TestNetUserStarts starts sandboxes instead.
 func TestStartHelperFDs(t *testing.T) {
-	truePath, err := exec.LookPath("true")
-	if err != nil {
-		t.Skip("no true(1)")
-	}
-	exe, err := os.ReadFile(truePath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, exe := trueExecutable(t)
+	var err error
 	const holes = 7
 	pad := make([]*os.File, holes)
 	defer func() {
@@ -183,4 +170,18 @@ func TestStartHelperFDs(t *testing.T) {
 			t.Fatalf("layout %#b: %v", layout, err)
 		}
 	}
+}
+
+// trueExecutable returns true(1)'s path and bytes: a stand-in executable.
+func trueExecutable(t *testing.T) (string, []byte) {
+	t.Helper()
+	path, err := exec.LookPath("true")
+	if err != nil {
+		t.Skip("no true(1)")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, b
 }

@@ -153,12 +153,11 @@ func run(argv []string) int {
 		}
 	}
 	warnf := func(format string, a ...any) { fmt.Fprintf(os.Stderr, u.prefix(4)+format+"\n", a...) }
-	opt := sbruntime.Options{Inherited: inherited, Logf: logf, Warnf: warnf, Argv0: argv[0]}
-	if s.Net.Mode == spec.NetUser && (s.Net.Backend == "" || s.Net.Backend == spec.BackendNetstack) {
-		opt.NetHelper = netHelperExe
-		if s.Verbose {
-			opt.LogPrefix = u.prefix(6)
-		}
+	// The runtime decides whether the helper runs; handing it over costs
+	// nothing (a string header).
+	opt := sbruntime.Options{Inherited: inherited, Logf: logf, Warnf: warnf, Argv0: argv[0], NetHelper: netHelperExe}
+	if s.Verbose {
+		opt.LogPrefix = u.prefix(6)
 	}
 	code, err := sbruntime.Run(s, opt)
 	if err != nil {
