@@ -241,8 +241,8 @@ func (n *userNet) startHelper() error {
 	cmd := &exec.Cmd{
 		Path: "/proc/self/fd/" + strconv.Itoa(vnet.HelperExeFD),
 		Args: []string{"sandbox-net"},
-		// One P and no collection until the stack runs (the helper
-		// restores both): it starts beside init on a busy machine.
+		// One P (for good: see cmd/sandbox-net) and no collection until
+		// the stack runs: it starts beside init on a busy machine.
 		Env:         []string{"GOMAXPROCS=1", "GOGC=off"},
 		Stdin:       reqR,
 		Stdout:      replyW,

@@ -15,10 +15,10 @@ import (
 func sockoptInt(t *testing.T, c *hostTCP, level, opt int) int {
 	t.Helper()
 	var v int
-	err := c.control(func(fd int) error {
-		var err error
-		v, err = unix.GetsockoptInt(fd, level, opt)
-		return err
+	err := c.h.control("getsockopt", func(fd int) unix.Errno {
+		var errno unix.Errno
+		v, errno = rawGetsockoptInt(fd, level, opt)
+		return errno
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -44,9 +44,10 @@ func TestHostTCPLazyOptions(t *testing.T) {
 		}
 	}()
 	dst := netip.MustParseAddrPort(ln.Addr().String())
+	p := testPoller(t)
 	noTrack := func(*hostTCP) func() { return func() {} }
 	dial := func() *hostTCP {
-		c, err := dialHost(context.Background(), dst, noTrack)
+		c, err := dialHost(context.Background(), p, dst, noTrack)
 		if err != nil {
 			t.Fatal(err)
 		}

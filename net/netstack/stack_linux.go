@@ -75,6 +75,7 @@ type Stack struct {
 	closed  bool
 	wg      sync.WaitGroup         // goroutines started by goTracked
 	workers *workers               // run the TCP connections
+	hosts   *hostPoller            // the host sockets the stack dials
 	closers map[io.Closer]struct{} // host sockets, listeners, flows
 
 	tcpConns, udpFlows, refused, published atomic.Uint64
@@ -114,7 +115,13 @@ func New(tap *os.File, cfg Config) (*Stack, error) {
 	s.smallBufs.New = func() any { b := make([]byte, spliceSmall); return &b }
 	s.largeBufs.New = func() any { b := make([]byte, spliceLarge); return &b }
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if s.hosts, err = newHostPoller(); err != nil {
+		s.cancel()
+		link.Close()
+		return nil, fmt.Errorf("netstack: %w", err)
+	}
 	if err := s.start(); err != nil {
+		s.hosts.Close()
 		s.cancel()
 		if s.ns != nil {
 			s.ns.Destroy()
@@ -282,6 +289,7 @@ func (s *Stack) Close() error {
 	s.ns.Close() // aborts endpoints, which wakes blocked readers
 	s.wg.Wait()
 	s.workers.stop()
+	s.hosts.Close() // its sockets were closed by their goroutines
 	// WARNING: the TAP reader is stopped (and waited for) before the NIC is
 	// removed. ns.Wait removes the NIC holding the stack's lock, and the
 	// NIC's removal stops the reader; a reader delivering a frame (IPv6

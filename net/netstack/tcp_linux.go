@@ -55,7 +55,7 @@ func (s *Stack) connectTCP(req *tcp.ForwarderRequest) {
 	}
 	var host *hostTCP
 	if kind == toHost {
-		host, err = dialHost(s.ctx, hostDst, s.trackDial)
+		host, err = dialHost(s.ctx, s.hosts, hostDst, s.trackDial)
 		if err != nil {
 			s.refused.Add(1)
 			s.cfg.logf("netstack: tcp to %v: %v", dst, err)
