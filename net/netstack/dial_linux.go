@@ -11,8 +11,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// hostStream is the host side of a forwarded TCP connection: a socket the
-// stack dialled (hostTCP) or accepted on a published port (*net.TCPConn).
+// hostStream is the host side of a forwarded TCP connection (a hostTCP, or a
+// stand-in in tests).
 type hostStream interface {
 	Read([]byte) (int, error)
 	Write([]byte) (int, error)
@@ -21,7 +21,8 @@ type hostStream interface {
 	SetLinger(sec int) error
 }
 
-// hostTCP is a TCP socket the stack dialled on the host, watched by the
+// hostTCP is a TCP socket the stack dialled on the host, or accepted on a
+// published port, watched by the
 // stack's hostPoller (see there why not by the runtime's poller as an
 // os.File; net.Dialer would add a third more CPU per connection again:
 // address resolution for an address already numeric, getsockname, a context
@@ -91,6 +92,20 @@ func (c *hostTCP) SetLinger(sec int) error {
 	return c.h.control("setsockopt", func(fd int) unix.Errno { return rawSetLinger(fd, sec) })
 }
 
+// newHostTCP wraps h, a TCP socket, and arms the timer that sets
+// SO_KEEPALIVE.
+func newHostTCP(h *hostFD) *hostTCP {
+	c := &hostTCP{h: h}
+	c.keepAlive = time.AfterFunc(keepAliveAfter, func() {
+		// An error is a socket closed meanwhile, or one that failed:
+		// nothing to keep alive.
+		c.h.control("setsockopt", func(fd int) unix.Errno {
+			return rawSetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
+		})
+	})
+	return c
+}
+
 // dialHost connects a TCP socket to dst. It returns when the connection is
 // established, refused, or dialTimeout has passed, or at once with an error
 // when ctx is done; closing the returned socket's registration (see track)
@@ -105,18 +120,11 @@ func dialHost(ctx context.Context, p *hostPoller, dst netip.AddrPort, track func
 	if err != nil {
 		return nil, os.NewSyscallError("socket", err)
 	}
-	h, err := p.add(fd)
+	h, err := p.add(fd, false)
 	if err != nil {
 		return nil, err
 	}
-	c := &hostTCP{h: h}
-	c.keepAlive = time.AfterFunc(keepAliveAfter, func() {
-		// An error is a socket closed meanwhile, or one that failed:
-		// nothing to keep alive.
-		c.h.control("setsockopt", func(fd int) unix.Errno {
-			return rawSetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
-		})
-	})
+	c := newHostTCP(h)
 	errno := rawConnect(fd, dst)
 	if errno != 0 && errno != unix.EINPROGRESS && errno != unix.EINTR {
 		c.Close()
@@ -189,6 +197,28 @@ func connState(fd int) (bool, error) {
 	default:
 		return false, os.NewSyscallError("connect", unix.Errno(v))
 	}
+}
+
+// dialHostUDP returns a UDP socket connected to dst, in p.
+func dialHostUDP(p *hostPoller, dst netip.AddrPort) (*hostFD, error) {
+	family := unix.AF_INET6
+	if dst.Addr().Is4() {
+		family = unix.AF_INET
+	}
+	fd, err := unix.Socket(family, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, os.NewSyscallError("socket", err)
+	}
+	h, err := p.add(fd, true)
+	if err != nil {
+		return nil, err
+	}
+	// A UDP connect only sets the peer (and picks the route and source).
+	if errno := rawConnect(fd, dst); errno != 0 {
+		h.Close()
+		return nil, os.NewSyscallError("connect", errno)
+	}
+	return h, nil
 }
 
 // errDialTimeout is a host dial that took longer than dialTimeout.

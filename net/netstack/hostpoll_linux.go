@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -110,10 +111,11 @@ func notify(ch chan struct{}) {
 	}
 }
 
-// add takes ownership of fd, a non-blocking socket, and watches it. On an
-// error fd is closed.
-func (p *hostPoller) add(fd int) (*hostFD, error) {
-	h := &hostFD{p: p, fd: fd, readable: make(chan struct{}, 1), writable: make(chan struct{}, 1), closed: make(chan struct{})}
+// add takes ownership of fd, a non-blocking socket, and watches it;
+// datagram tells a datagram socket (UDP), whose empty reads are empty
+// datagrams, from a stream socket. On an error fd is closed.
+func (p *hostPoller) add(fd int, datagram bool) (*hostFD, error) {
+	h := &hostFD{p: p, fd: fd, datagram: datagram, readable: make(chan struct{}, 1), writable: make(chan struct{}, 1), closed: make(chan struct{})}
 	h.state.Store(fdRef)
 	p.mu.Lock()
 	p.next++
@@ -152,9 +154,14 @@ func (p *hostPoller) open() int {
 // closed when the last call still using it returns, so a number reused by a
 // later socket is never read or written by mistake.
 type hostFD struct {
-	p     *hostPoller
-	fd    int
-	token uint64 // p.fds key, never reused (fd numbers are)
+	p        *hostPoller
+	fd       int
+	token    uint64 // p.fds key, never reused (fd numbers are)
+	datagram bool
+
+	// The reading goroutine's own (see SetReadDeadline).
+	readDeadline time.Time
+	readTimer    *time.Timer
 
 	// readable and writable hold a token once loop saw the socket become
 	// so (edge-triggered): a call that got EAGAIN waits for the next one.
@@ -224,7 +231,42 @@ func (h *hostFD) wait(ch chan struct{}) error {
 	}
 }
 
-// Read reads into b, waiting for data; io.EOF at the end of the stream.
+// SetReadDeadline makes a Read that waits until t return
+// os.ErrDeadlineExceeded; the zero time waits for ever. Only the goroutine
+// that reads may call it.
+func (h *hostFD) SetReadDeadline(t time.Time) error {
+	h.readDeadline = t
+	return nil
+}
+
+// waitReadable waits for the readable token, the socket's Close or the read
+// deadline.
+func (h *hostFD) waitReadable() error {
+	if h.readDeadline.IsZero() {
+		return h.wait(h.readable)
+	}
+	d := time.Until(h.readDeadline)
+	if d <= 0 {
+		return os.ErrDeadlineExceeded
+	}
+	if h.readTimer == nil {
+		h.readTimer = time.NewTimer(d)
+	} else {
+		h.readTimer.Reset(d)
+	}
+	defer h.readTimer.Stop()
+	select {
+	case <-h.readable:
+		return nil
+	case <-h.closed:
+		return net.ErrClosed
+	case <-h.readTimer.C:
+		return os.ErrDeadlineExceeded
+	}
+}
+
+// Read reads into b, waiting for data: from a stream socket, io.EOF at its
+// end; from a datagram socket, one datagram (truncated to b).
 func (h *hostFD) Read(b []byte) (int, error) {
 	if !h.acquire() {
 		return 0, net.ErrClosed
@@ -234,12 +276,12 @@ func (h *hostFD) Read(b []byte) (int, error) {
 		n, errno := rawRead(h.fd, b)
 		switch errno {
 		case 0:
-			if n == 0 && len(b) > 0 {
+			if n == 0 && len(b) > 0 && !h.datagram {
 				return 0, io.EOF
 			}
 			return n, nil
 		case unix.EAGAIN:
-			if err := h.wait(h.readable); err != nil {
+			if err := h.waitReadable(); err != nil {
 				return 0, err
 			}
 		case unix.EINTR:
@@ -249,7 +291,8 @@ func (h *hostFD) Read(b []byte) (int, error) {
 	}
 }
 
-// Write writes all of b, waiting for room in the socket's buffer.
+// Write writes all of b, waiting for room in the socket's buffer (to a
+// datagram socket: b as one datagram).
 func (h *hostFD) Write(b []byte) (int, error) {
 	if !h.acquire() {
 		return 0, net.ErrClosed
@@ -271,6 +314,29 @@ func (h *hostFD) Write(b []byte) (int, error) {
 		}
 	}
 	return done, nil
+}
+
+// accept accepts a connection on a listening socket, waiting for one; the
+// new socket is non-blocking and close-on-exec.
+func (h *hostFD) accept() (int, error) {
+	if !h.acquire() {
+		return -1, net.ErrClosed
+	}
+	defer h.release()
+	for {
+		fd, errno := rawAccept4(h.fd)
+		switch errno {
+		case 0:
+			return fd, nil
+		case unix.EAGAIN:
+			if err := h.wait(h.readable); err != nil {
+				return -1, err
+			}
+		case unix.EINTR, unix.ECONNABORTED:
+		default:
+			return -1, os.NewSyscallError("accept4", errno)
+		}
+	}
 }
 
 // control runs f on the open descriptor; f's errno names the syscall op.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -39,7 +40,7 @@ func socketPair(t *testing.T, p *hostPoller) (*hostFD, int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := p.add(fds[0])
+	h, err := p.add(fds[0], false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,5 +214,55 @@ func TestHostPollerMany(t *testing.T) {
 	defer h.Close()
 	if seen[h.token] {
 		t.Errorf("token %d of a closed socket given again", h.token)
+	}
+}
+
+// TestHostFDDatagram: a datagram socket reads one datagram per Read, an
+// empty one as 0 bytes (not EOF), and a read deadline ends a wait with a
+// timeout; a later deadline lets the next datagram through.
+func TestHostFDDatagram(t *testing.T) {
+	p := testPoller(t)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := p.add(fds[0], true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	peer := fds[1]
+	defer unix.Close(peer)
+	unix.Write(peer, []byte("one"))
+	unix.Write(peer, nil)
+	unix.Write(peer, []byte("three"))
+	buf := make([]byte, 16)
+	for _, want := range []string{"one", "", "three"} {
+		n, err := h.Read(buf)
+		if err != nil || string(buf[:n]) != want {
+			t.Fatalf("Read = %q, %v; want %q", buf[:n], err, want)
+		}
+	}
+	h.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
+	start := time.Now()
+	if _, err := h.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) || !isTimeout(err) {
+		t.Fatalf("Read past the deadline = %v, want a timeout", err)
+	}
+	if d := time.Since(start); d < 25*time.Millisecond {
+		t.Errorf("the deadline ended the wait after %v, before it was due", d)
+	}
+	h.SetReadDeadline(time.Now().Add(5 * time.Second))
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		unix.Write(peer, []byte("late"))
+	}()
+	if n, err := h.Read(buf); err != nil || string(buf[:n]) != "late" {
+		t.Fatalf("Read = %q, %v; want late", buf[:n], err)
+	}
+	if n, err := h.Write([]byte("back")); n != 4 || err != nil {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	if n, _ := unix.Read(peer, buf); string(buf[:n]) != "back" {
+		t.Errorf("the peer read %q, want back", buf[:n])
 	}
 }

@@ -99,3 +99,10 @@ func rawGetpeername(fd int) unix.Errno {
 	_, _, errno := unix.RawSyscall(unix.SYS_GETPEERNAME, uintptr(fd), uintptr(unsafe.Pointer(&sa)), uintptr(unsafe.Pointer(&size)))
 	return errno
 }
+
+// rawAccept4 accepts a connection on the listening socket fd, non-blocking
+// and close-on-exec.
+func rawAccept4(fd int) (int, unix.Errno) {
+	nfd, _, errno := unix.RawSyscall6(unix.SYS_ACCEPT4, uintptr(fd), 0, 0, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
+	return int(nfd), errno
+}

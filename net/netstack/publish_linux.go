@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
@@ -42,7 +43,12 @@ func (s *Stack) Publish(proto string, hostAddr netip.AddrPort, sandboxPort uint1
 		if err != nil {
 			return publishError(proto, hostAddr, err)
 		}
-		return s.goTracked(ln, func() { s.acceptPublished(ln, sandboxPort) })
+		addr := ln.Addr().String()
+		l, err := s.listenerFD(ln)
+		if err != nil {
+			return fmt.Errorf("publish tcp %v: %w", addr, err)
+		}
+		return s.goTracked(l, func() { s.acceptPublished(l, addr, sandboxPort) })
 	case "udp":
 		pc, err := net.ListenUDP(network, net.UDPAddrFromAddrPort(hostAddr))
 		if err != nil {
@@ -72,22 +78,31 @@ func publishError(proto string, hostAddr netip.AddrPort, err error) error {
 	return err
 }
 
-// acceptPublished serves one published TCP port until its listener closes.
-func (s *Stack) acceptPublished(ln *net.TCPListener, port uint16) {
+// acceptPublished serves one published TCP port until l, the listening
+// socket, is closed. It and the connections are in the stack's hostPoller
+// (see there why).
+func (s *Stack) acceptPublished(l *hostFD, addr string, port uint16) {
+	defer l.Close()
 	for {
-		c, err := ln.AcceptTCP()
+		fd, err := l.accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			s.cfg.logf("netstack: publish %v: accept: %v", ln.Addr(), err)
+			s.cfg.logf("netstack: publish %v: %v", addr, err)
 			time.Sleep(100 * time.Millisecond) // EMFILE and friends
 			continue
 		}
+		h, err := s.hosts.add(fd, false)
+		if err != nil {
+			s.cfg.logf("netstack: publish %v: %v", addr, err)
+			continue
+		}
+		c := newHostTCP(h)
 		s.goTracked(nil, func() {
 			sb, err := s.dialSandbox(port)
 			if err != nil {
-				s.cfg.logf("netstack: publish %v: %v", ln.Addr(), err)
+				s.cfg.logf("netstack: publish %v: %v", addr, err)
 				c.SetLinger(0)
 				c.Close()
 				return
@@ -96,6 +111,28 @@ func (s *Stack) acceptPublished(ln *net.TCPListener, port uint16) {
 			s.splice(sb, c)
 		})
 	}
+}
+
+// listenerFD moves ln's socket into the stack's hostPoller: a listener's
+// RawConn cannot wait, and its Accept enters the runtime's syscall path.
+func (s *Stack) listenerFD(ln *net.TCPListener) (*hostFD, error) {
+	defer ln.Close() // the duplicate listens on
+	rc, err := ln.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	fd, dupErr := -1, error(nil)
+	if err := rc.Control(func(lfd uintptr) { fd, dupErr = unix.FcntlInt(lfd, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
+		return nil, err
+	}
+	if dupErr != nil {
+		return nil, os.NewSyscallError("fcntl", dupErr)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, os.NewSyscallError("fcntl", err)
+	}
+	return s.hosts.add(fd, false)
 }
 
 // dialSandbox opens a netstack TCP connection from GatewayIP to

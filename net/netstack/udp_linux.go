@@ -2,7 +2,6 @@ package netstack
 
 import (
 	"errors"
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -33,14 +32,14 @@ func (s *Stack) forwardUDP(req *udp.ForwarderRequest) bool {
 		s.cfg.logf("netstack: udp to %v refused: %v", dst, err)
 		return false
 	}
-	var host *net.UDPConn
+	var host *hostFD
 	if kind == toHost {
 		if s.udpOpen.Load() >= maxUDPFlows {
 			s.refused.Add(1)
 			s.cfg.logf("netstack: udp to %v: %d flows open already", dst, maxUDPFlows)
 			return false
 		}
-		host, err = net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(hostDst))
+		host, err = dialHostUDP(s.hosts, hostDst)
 		if err != nil {
 			s.refused.Add(1)
 			s.cfg.logf("netstack: udp to %v: %v", dst, err)
@@ -73,7 +72,7 @@ func (s *Stack) forwardUDP(req *udp.ForwarderRequest) bool {
 // udpFlow is one sandbox UDP 5-tuple and the connected host socket behind it.
 type udpFlow struct {
 	sb       *gonet.UDPConn
-	host     *net.UDPConn
+	host     *hostFD
 	lastSeen atomic.Int64 // unix nanoseconds of the last datagram either way
 	once     sync.Once
 }
