@@ -9,14 +9,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/godbus/dbus/v5"
 )
 
 // The user's systemd manager, on the bus or on its private socket.
 const (
 	systemdName  = "org.freedesktop.systemd1"
-	systemdPath  = dbus.ObjectPath("/org/freedesktop/systemd1")
+	systemdPath  = objectPath("/org/freedesktop/systemd1")
 	managerIface = "org.freedesktop.systemd1.Manager"
 )
 
@@ -72,30 +70,28 @@ type ScopeRequest struct {
 // (the sandbox reports it instead). CollectMode: a failed scope must not
 // linger either. The limits are not properties: they are written on the
 // program's own leaf so that init's threads and memory do not count.
-func scopeProperties(r ScopeRequest, oomPolicy bool) []property {
-	props := []property{
-		{"Description", dbus.MakeVariant(r.Description)},
-		{"PIDs", dbus.MakeVariant(r.PIDs)},
-		{"Delegate", dbus.MakeVariant(true)},
-		{"CollectMode", dbus.MakeVariant("inactive-or-failed")},
+func scopeProperties(r ScopeRequest, oomPolicy bool) []unitProperty {
+	props := []unitProperty{
+		{"Description", r.Description},
+		{"PIDs", r.PIDs},
+		{"Delegate", true},
+		{"CollectMode", "inactive-or-failed"},
 	}
 	if oomPolicy {
-		props = append(props, property{"OOMPolicy", dbus.MakeVariant("continue")})
+		props = append(props, unitProperty{"OOMPolicy", "continue"})
 	}
 	return props
 }
 
-// property is D-Bus's (sv), one unit property.
-type property struct {
+// unitProperty is D-Bus's (sv), one unit property; Value is one of the Go
+// types dbuswire.go encodes.
+type unitProperty struct {
 	Name  string
-	Value dbus.Variant
+	Value any
 }
 
 // auxUnit is D-Bus's (sa(sv)), an auxiliary unit (always none here).
-type auxUnit struct {
-	Name       string
-	Properties []property
-}
+type auxUnit struct{}
 
 // StartScope asks the user's manager on bus for the scope and waits until
 // its job has finished, so that the processes are in the scope's cgroup on
@@ -104,73 +100,67 @@ type auxUnit struct {
 func StartScope(ctx context.Context, bus Bus, r ScopeRequest) error {
 	conn, err := dialBus(ctx, bus)
 	if err != nil {
-		return err
+		return scopeError(ctx, r, err)
 	}
 	defer conn.Close()
-	signals := make(chan *dbus.Signal, 16)
-	conn.Signal(signals)
 	if !bus.Direct {
-		if err := conn.AddMatchSignalContext(ctx, dbus.WithMatchInterface(managerIface), dbus.WithMatchMember("JobRemoved")); err != nil {
-			return fmt.Errorf("subscribe to systemd's job signals: %w", err)
+		rule := "type='signal',interface='" + managerIface + "',member='JobRemoved'"
+		if _, err := conn.call(ctx, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "AddMatch", rule); err != nil {
+			return scopeError(ctx, r, fmt.Errorf("subscribe to systemd's job signals: %w", err))
 		}
 	}
-	mgr := conn.Object(systemdName, systemdPath)
 	// Subscribe: the manager then sends its signals to this connection
 	// (needed on the private socket, harmless on the bus).
-	if err := mgr.CallWithContext(ctx, managerIface+".Subscribe", 0).Err; err != nil {
-		return fmt.Errorf("subscribe to systemd: %w", err)
+	if _, err := conn.call(ctx, systemdName, systemdPath, managerIface, "Subscribe"); err != nil {
+		return scopeError(ctx, r, fmt.Errorf("subscribe to systemd: %w", err))
 	}
-	var job dbus.ObjectPath
-	call := func(oom bool) error {
-		return mgr.CallWithContext(ctx, managerIface+".StartTransientUnit", 0,
-			r.Name, "fail", scopeProperties(r, oom), []auxUnit{}).Store(&job)
+	call := func(oom bool) ([]any, error) {
+		return conn.call(ctx, systemdName, systemdPath, managerIface, "StartTransientUnit",
+			r.Name, "fail", scopeProperties(r, oom), []auxUnit{})
 	}
-	err = call(true)
+	reply, err := call(true)
 	if err != nil && strings.Contains(err.Error(), "OOMPolicy") {
-		err = call(false)
+		reply, err = call(false)
 	}
 	if err != nil {
-		return fmt.Errorf("systemd refused the scope %s: %w", r.Name, err)
+		return scopeError(ctx, r, fmt.Errorf("systemd refused the scope %s: %w", r.Name, err))
+	}
+	var job string
+	if len(reply) == 1 {
+		job, _ = reply[0].(string)
+	}
+	if job == "" {
+		return fmt.Errorf("systemd answered the scope %s with no job", r.Name)
 	}
 	for {
-		select {
-		case sig, ok := <-signals:
-			if !ok {
-				return errors.New("the connection to systemd closed while the scope started")
-			}
-			if sig.Name != managerIface+".JobRemoved" || len(sig.Body) < 4 {
-				continue
-			}
-			if p, _ := sig.Body[1].(dbus.ObjectPath); p != job {
-				continue
-			}
-			if res, _ := sig.Body[3].(string); res != "done" {
-				return fmt.Errorf("systemd could not start the scope %s: job result %q", r.Name, res)
-			}
-			return nil
-		case <-ctx.Done():
-			return fmt.Errorf("systemd did not start the scope %s in time: %w", r.Name, ctx.Err())
+		sig, err := conn.nextSignal(ctx)
+		if err != nil {
+			return scopeError(ctx, r, fmt.Errorf("wait for systemd to start the scope %s: %w", r.Name, err))
 		}
+		// JobRemoved(u id, o job, s unit, s result)
+		if sig.Interface != managerIface || sig.Member != "JobRemoved" || len(sig.Body) < 4 {
+			continue
+		}
+		if p, _ := sig.Body[1].(string); p != job {
+			continue
+		}
+		if res, _ := sig.Body[3].(string); res != "done" {
+			return fmt.Errorf("systemd could not start the scope %s: job result %q", r.Name, res)
+		}
+		return nil
 	}
 }
 
-func dialBus(ctx context.Context, bus Bus) (*dbus.Conn, error) {
-	conn, err := dbus.Dial(bus.Address, dbus.WithContext(ctx))
-	if err != nil {
-		return nil, err
+// scopeError is err, or the context's end when that is what stopped the
+// exchange.
+func scopeError(ctx context.Context, r ScopeRequest, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("systemd did not start the scope %s in time: %w", r.Name, ctx.Err())
 	}
-	// EXTERNAL with the numeric uid: no user name lookup (no libc).
-	if err := conn.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Getuid()))}); err != nil {
-		conn.Close()
-		return nil, err
+	if errors.Is(err, context.DeadlineExceeded) { // the socket's deadline, a hair before ctx's
+		return fmt.Errorf("systemd did not start the scope %s in time: %w", r.Name, context.DeadlineExceeded)
 	}
-	if !bus.Direct {
-		if err := conn.Hello(); err != nil {
-			conn.Close()
-			return nil, err
-		}
-	}
-	return conn, nil
+	return err
 }
 
 // ScopeTimeout bounds the whole exchange with systemd.

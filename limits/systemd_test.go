@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -37,7 +38,19 @@ func (m *stubManager) Subscribe() *dbus.Error {
 	return nil
 }
 
-func (m *stubManager) StartTransientUnit(name, mode string, props []property, aux []auxUnit) (dbus.ObjectPath, *dbus.Error) {
+// stubProperty and stubAux are the (sv) and (sa(sv)) of StartTransientUnit
+// as godbus decodes them.
+type stubProperty struct {
+	Name  string
+	Value dbus.Variant
+}
+
+type stubAux struct {
+	Name  string
+	Props []stubProperty
+}
+
+func (m *stubManager) StartTransientUnit(name, mode string, props []stubProperty, aux []stubAux) (dbus.ObjectPath, *dbus.Error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	got := map[string]any{"_name": name, "_mode": mode}
@@ -56,8 +69,8 @@ func (m *stubManager) StartTransientUnit(name, mode string, props []property, au
 		}
 		go func() {
 			// Another job's removal first: it must be ignored.
-			m.conn.Emit(systemdPath, managerIface+".JobRemoved", uint32(98), dbus.ObjectPath("/org/freedesktop/systemd1/job/other"), "other.scope", "failed")
-			m.conn.Emit(systemdPath, managerIface+".JobRemoved", uint32(99), job, name, res)
+			m.conn.Emit(dbus.ObjectPath(systemdPath), managerIface+".JobRemoved", uint32(98), dbus.ObjectPath("/org/freedesktop/systemd1/job/other"), "other.scope", "failed")
+			m.conn.Emit(dbus.ObjectPath(systemdPath), managerIface+".JobRemoved", uint32(99), job, name, res)
 		}()
 	}
 	return job, nil
@@ -92,7 +105,7 @@ func startBus(t *testing.T, own bool) (Bus, *stubManager) {
 		t.Fatalf("dbus-daemon: %v", err)
 	}
 	bus := Bus{Address: strings.TrimSpace(addr)}
-	conn, err := dialBus(context.Background(), bus)
+	conn, err := dialGodbus(bus)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,13 +114,31 @@ func startBus(t *testing.T, own bool) (Bus, *stubManager) {
 	if !own {
 		return bus, m
 	}
-	if err := conn.Export(m, systemdPath, managerIface); err != nil {
+	if err := conn.Export(m, dbus.ObjectPath(systemdPath), managerIface); err != nil {
 		t.Fatal(err)
 	}
 	if r, err := conn.RequestName(systemdName, dbus.NameFlagDoNotQueue); err != nil || r != dbus.RequestNameReplyPrimaryOwner {
 		t.Fatalf("own %s: %v %v", systemdName, r, err)
 	}
 	return bus, m
+}
+
+// dialGodbus connects the stub's side with godbus, an independent
+// implementation of the protocol that StartScope speaks with its own.
+func dialGodbus(bus Bus) (*dbus.Conn, error) {
+	conn, err := dbus.Dial(bus.Address)
+	if err != nil {
+		return nil, err
+	}
+	if err := conn.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Getuid()))}); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if err := conn.Hello(); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
 }
 
 func TestStartScope(t *testing.T) {
