@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/user"
 	"strconv"
 	"strings"
 	"syscall"
@@ -87,8 +86,8 @@ func chooseIDs(s *spec.Spec, uid, gid int) (*userns.Plan, error) {
 		// The user's name is needed only to look up subordinate ranges
 		// (bubblewrap's single id needs nothing from /etc/passwd).
 		name := w.User
-		if u, err := user.LookupId(name); err == nil {
-			name = u.Username
+		if n := userns.UserName(uint32(uid)); n != "" {
+			name = n
 		}
 		w.User = name
 		w.SubUIDs = userns.LookupRanges("/etc/subuid", name, uint32(uid), false)

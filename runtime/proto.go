@@ -2,30 +2,34 @@ package runtime
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"io"
+
+	"sandbox/spec"
 )
 
 // Report is a failure sent from a stage inside the sandbox to the parent over
 // the report pipe. The pipe is close-on-exec in the exec stage, so the parent
 // reads EOF with no report exactly when the program was executed.
+//
+// It travels in the wire form (package spec), as the plan does: not JSON,
+// whose package the binary would link for this alone.
 type Report struct {
 	// Msg is the sandbox personality's message, BwrapMsg bubblewrap's.
-	Msg      string `json:"msg"`
-	BwrapMsg string `json:"bwrap_msg,omitempty"`
-	Hint     string `json:"hint,omitempty"`
+	Msg      string
+	BwrapMsg string
+	Hint     string
 	// Exit is the sandbox personality's exit status for this failure.
-	Exit int `json:"exit"`
+	Exit int
 }
 
 // WriteReport sends one report.
 func WriteReport(w io.Writer, r Report) error {
-	b, err := json.Marshal(r)
+	b, err := spec.MarshalWire(&r)
 	if err != nil {
 		return err
 	}
-	_, err = w.Write(append(b, '\n'))
+	_, err = w.Write(b)
 	return err
 }
 
@@ -38,7 +42,7 @@ func ReadReport(r io.Reader) (rep Report, ok bool, err error) {
 	if len(b) == 0 {
 		return rep, false, nil
 	}
-	if err := json.Unmarshal(b, &rep); err != nil {
+	if err := spec.UnmarshalWire(b, &rep); err != nil {
 		return rep, false, fmt.Errorf("bad report from the sandbox: %w", err)
 	}
 	return rep, true, nil

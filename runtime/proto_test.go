@@ -20,9 +20,6 @@ func TestReportRoundTrip(t *testing.T) {
 		if err := WriteReport(&buf, r); err != nil {
 			t.Fatal(err)
 		}
-		if !strings.HasSuffix(buf.String(), "\n") || strings.Count(buf.String(), "\n") != 1 {
-			t.Errorf("WriteReport wrote %q, want one line", buf.String())
-		}
 		got, ok, err := ReadReport(&buf)
 		if err != nil || !ok {
 			t.Fatalf("ReadReport = %v, %v", ok, err)
@@ -41,7 +38,7 @@ func TestReadReportEmpty(t *testing.T) {
 }
 
 func TestReadReportBad(t *testing.T) {
-	_, ok, err := ReadReport(strings.NewReader("{not json"))
+	_, ok, err := ReadReport(strings.NewReader("{not a report"))
 	if err == nil || ok {
 		t.Errorf("ReadReport(garbage) = %v, %v; want an error", ok, err)
 	}

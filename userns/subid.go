@@ -64,3 +64,19 @@ func ParseGetsubids(out string) []Range {
 	}
 	return rs
 }
+
+// ParsePasswdName finds the name of the user with uid id in an /etc/passwd
+// ("name:password:uid:gid:gecos:home:shell"); "" when no line has it. The
+// first match wins, as getpwuid's does. (os/user does the same without cgo,
+// and would be linked into the binary for this one lookup.)
+func ParsePasswdName(r io.Reader, id uint32) string {
+	idStr := strconv.FormatUint(uint64(id), 10)
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		f := strings.SplitN(sc.Text(), ":", 4)
+		if len(f) == 4 && f[2] == idStr && f[0] != "" && !strings.HasPrefix(f[0], "#") {
+			return f[0]
+		}
+	}
+	return ""
+}

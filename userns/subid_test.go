@@ -158,3 +158,21 @@ func FuzzParseSubIDs(f *testing.F) {
 		}
 	})
 }
+
+func TestParsePasswdName(t *testing.T) {
+	const passwd = `root:x:0:0:root:/root:/bin/bash
+# comment:x:1000:1000::/:/bin/sh
+broken:x
+alice:x:1000:1000:Alice,,,:/home/alice:/bin/bash
+alice2:x:1000:1000::/home/alice2:/bin/sh
+bob:x:10010:100::/home/bob:/bin/sh
+`
+	for _, c := range []struct {
+		id   uint32
+		want string
+	}{{0, "root"}, {1000, "alice"}, {10010, "bob"}, {1001, ""}, {100, ""}} {
+		if got := ParsePasswdName(strings.NewReader(passwd), c.id); got != c.want {
+			t.Errorf("ParsePasswdName(%d) = %q, want %q", c.id, got, c.want)
+		}
+	}
+}

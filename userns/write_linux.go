@@ -121,3 +121,14 @@ func LookupRanges(file, user string, id uint32, gids bool) []Range {
 	}
 	return ParseGetsubids(string(out))
 }
+
+// UserName is the name /etc/passwd gives uid, or "" (no NSS lookup: the
+// binary is static, as os/user's pure-Go lookup is).
+func UserName(uid uint32) string {
+	f, err := os.Open("/etc/passwd")
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	return ParsePasswdName(f, uid)
+}

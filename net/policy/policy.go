@@ -116,14 +116,15 @@
 package policy
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Options configures a Policy.
@@ -384,48 +385,92 @@ func normalizeName(s string) string {
 	return string(b)
 }
 
-// logRecord is one line of the refusal log.
-type logRecord struct {
-	Time  string `json:"time"`
-	Proto string `json:"proto"`
-	// Destination is ip:port ([ip]:port for IPv6); IP and Port repeat it
-	// for filters.
-	Destination string   `json:"destination"`
-	IP          string   `json:"ip"`
-	Port        uint16   `json:"port"`
-	Rule        string   `json:"rule"`
-	Names       []string `json:"names"`
-}
-
+// logRefusal writes one line of the refusal log, a JSON object:
+//
+//	{"time":"2026-11-28T20:00:00.123Z","proto":"tcp","destination":"[::1]:80","ip":"::1","port":80,"rule":"...","names":[]}
+//
+// destination is ip:port ([ip]:port for IPv6); ip and port repeat it for
+// filters. Written by hand (appendJSONString): encoding/json would be linked
+// into the sandbox binary for this line alone.
 func (p *Policy) logRefusal(now time.Time, proto string, dst netip.AddrPort, rule string, names []string) {
 	if p.log == nil {
 		return
-	}
-	if names == nil {
-		names = []string{}
 	}
 	ip := ""
 	if dst.Addr().IsValid() {
 		ip = dst.Addr().String()
 	}
-	line, err := json.Marshal(logRecord{
-		Time:        now.UTC().Format(time.RFC3339Nano),
-		Proto:       proto,
-		Destination: dst.String(),
-		IP:          ip,
-		Port:        dst.Port(),
-		Rule:        rule,
-		Names:       names,
-	})
-	if err != nil {
-		p.setLogErr(fmt.Errorf("encode refusal: %w", err))
-		return
+	line := make([]byte, 0, 256)
+	line = append(line, `{"time":`...)
+	line = appendJSONString(line, now.UTC().Format(time.RFC3339Nano))
+	line = append(line, `,"proto":`...)
+	line = appendJSONString(line, proto)
+	line = append(line, `,"destination":`...)
+	line = appendJSONString(line, dst.String())
+	line = append(line, `,"ip":`...)
+	line = appendJSONString(line, ip)
+	line = append(line, `,"port":`...)
+	line = strconv.AppendUint(line, uint64(dst.Port()), 10)
+	line = append(line, `,"rule":`...)
+	line = appendJSONString(line, rule)
+	line = append(line, `,"names":[`...)
+	for i, n := range names {
+		if i > 0 {
+			line = append(line, ',')
+		}
+		line = appendJSONString(line, n)
 	}
+	line = append(line, "]}\n"...)
 	p.logMu.Lock()
 	defer p.logMu.Unlock()
-	if _, err := p.log.Write(append(line, '\n')); err != nil && p.logErr == nil {
+	if _, err := p.log.Write(line); err != nil && p.logErr == nil {
 		p.logErr = fmt.Errorf("write --net-log: %w", err)
 	}
+}
+
+// appendJSONString appends s as a JSON string, escaped as encoding/json
+// escapes it: quotes, backslashes and control characters, the HTML
+// characters <, > and &, U+2028 and U+2029, and each invalid UTF-8 byte as
+// U+FFFD.
+func appendJSONString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c == '\b':
+				b = append(b, '\\', 'b')
+			case c == '\f':
+				b = append(b, '\\', 'f')
+			case c < 0x20 || c == '<' || c == '>' || c == '&':
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+		default:
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
 }
 
 func (p *Policy) logName(name, rule string) {

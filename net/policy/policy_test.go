@@ -485,3 +485,30 @@ func TestDescribe(t *testing.T) {
 		t.Errorf("Describe() =\n%s", d)
 	}
 }
+
+// TestAppendJSONString: the refusal log's strings are escaped exactly as
+// encoding/json escapes them.
+func TestAppendJSONString(t *testing.T) {
+	for _, s := range []string{
+		"", "plain", `quote " backslash \`, "ctl \x00\x01\x1f\x7f \n\r\t\b\f", "<html> & co",
+		"ünïcödé ✓ 😀", "line\u2028sep\u2029", "bad \xff\xfe utf8 \xc3", "trail \xe2\x82",
+	} {
+		checkJSONString(t, s)
+	}
+}
+
+func checkJSONString(t *testing.T, s string) {
+	t.Helper()
+	want, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := appendJSONString(nil, s); string(got) != string(want) {
+		t.Errorf("appendJSONString(%q) = %s, want %s", s, got, want)
+	}
+}
+
+func FuzzAppendJSONString(f *testing.F) {
+	f.Add("a\"b\\c\x00<>&\u2028\xff")
+	f.Fuzz(func(t *testing.T, s string) { checkJSONString(t, s) })
+}
