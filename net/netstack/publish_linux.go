@@ -99,7 +99,7 @@ func (s *Stack) acceptPublished(l *hostFD, addr string, port uint16) {
 			continue
 		}
 		c := newHostTCP(h)
-		s.goTracked(nil, func() {
+		err = s.goTracked(nil, func() {
 			sb, err := s.dialSandbox(port)
 			if err != nil {
 				s.cfg.logf("netstack: publish %v: %v", addr, err)
@@ -110,6 +110,9 @@ func (s *Stack) acceptPublished(l *hostFD, addr string, port uint16) {
 			s.published.Add(1)
 			s.splice(sb, c)
 		})
+		if err != nil { // the stack is closing
+			c.Close()
+		}
 	}
 }
 
