@@ -3,6 +3,7 @@ package netstack
 import (
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -314,6 +315,51 @@ func (h *hostFD) Write(b []byte) (int, error) {
 		}
 	}
 	return done, nil
+}
+
+// readFrom reads one datagram and its sender from an unconnected datagram
+// socket, waiting for one.
+func (h *hostFD) readFrom(b []byte) (int, netip.AddrPort, error) {
+	if !h.acquire() {
+		return 0, netip.AddrPort{}, net.ErrClosed
+	}
+	defer h.release()
+	for {
+		n, from, errno := rawRecvfrom(h.fd, b)
+		switch errno {
+		case 0:
+			return n, from, nil
+		case unix.EAGAIN:
+			if err := h.waitReadable(); err != nil {
+				return 0, netip.AddrPort{}, err
+			}
+		case unix.EINTR:
+		default:
+			return 0, netip.AddrPort{}, os.NewSyscallError("recvfrom", errno)
+		}
+	}
+}
+
+// writeTo sends b as one datagram to dst from an unconnected datagram
+// socket; ipv6 tells the socket's family.
+func (h *hostFD) writeTo(b []byte, dst netip.AddrPort, ipv6 bool) error {
+	if !h.acquire() {
+		return net.ErrClosed
+	}
+	defer h.release()
+	for {
+		switch errno := rawSendto(h.fd, b, dst, ipv6); errno {
+		case 0:
+			return nil
+		case unix.EAGAIN:
+			if err := h.wait(h.writable); err != nil {
+				return err
+			}
+		case unix.EINTR:
+		default:
+			return os.NewSyscallError("sendto", errno)
+		}
+	}
 }
 
 // accept accepts a connection on a listening socket, waiting for one; the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"testing"
 	"time"
@@ -264,5 +265,69 @@ func TestHostFDDatagram(t *testing.T) {
 	}
 	if n, _ := unix.Read(peer, buf); string(buf[:n]) != "back" {
 		t.Errorf("the peer read %q, want back", buf[:n])
+	}
+}
+
+// TestHostFDReadFromWriteTo: an unconnected UDP socket in the poller reads
+// each datagram with its sender's address and answers to it, over IPv4 and
+// IPv6 loopback.
+func TestHostFDReadFromWriteTo(t *testing.T) {
+	p := testPoller(t)
+	for _, c := range []struct {
+		network string
+		addr    string
+		family  int
+	}{{"udp4", "127.0.0.1:0", unix.AF_INET}, {"udp6", "[::1]:0", unix.AF_INET6}} {
+		t.Run(c.network, func(t *testing.T) {
+			fd, err := unix.Socket(c.family, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sa unix.Sockaddr = &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}
+			if c.family == unix.AF_INET6 {
+				sa = &unix.SockaddrInet6{Addr: netip.IPv6Loopback().As16()}
+			}
+			if err := unix.Bind(fd, sa); err != nil {
+				unix.Close(fd)
+				t.Fatal(err)
+			}
+			bound, _ := unix.Getsockname(fd)
+			h, err := p.add(fd, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer h.Close()
+			var local netip.AddrPort
+			switch a := bound.(type) {
+			case *unix.SockaddrInet4:
+				local = netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
+			case *unix.SockaddrInet6:
+				local = netip.AddrPortFrom(netip.AddrFrom16(a.Addr), uint16(a.Port))
+			}
+			peer, err := net.DialUDP(c.network, nil, net.UDPAddrFromAddrPort(local))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer peer.Close()
+			go func() {
+				time.Sleep(20 * time.Millisecond) // readFrom waits first
+				peer.Write([]byte("ping"))
+			}()
+			buf := make([]byte, 16)
+			n, from, err := h.readFrom(buf)
+			if err != nil || string(buf[:n]) != "ping" {
+				t.Fatalf("readFrom = %q, %v", buf[:n], err)
+			}
+			if want := netip.MustParseAddrPort(peer.LocalAddr().String()); from != want {
+				t.Errorf("readFrom's sender %v, want %v", from, want)
+			}
+			if err := h.writeTo([]byte("pong"), from, c.family == unix.AF_INET6); err != nil {
+				t.Fatal(err)
+			}
+			peer.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if n, err := peer.Read(buf); err != nil || string(buf[:n]) != "pong" {
+				t.Errorf("the peer read %q, %v; want pong", buf[:n], err)
+			}
+		})
 	}
 }

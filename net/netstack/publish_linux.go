@@ -44,7 +44,7 @@ func (s *Stack) Publish(proto string, hostAddr netip.AddrPort, sandboxPort uint1
 			return publishError(proto, hostAddr, err)
 		}
 		addr := ln.Addr().String()
-		l, err := s.listenerFD(ln)
+		l, err := s.pollerFD(ln, false)
 		if err != nil {
 			return fmt.Errorf("publish tcp %v: %w", addr, err)
 		}
@@ -54,7 +54,12 @@ func (s *Stack) Publish(proto string, hostAddr netip.AddrPort, sandboxPort uint1
 		if err != nil {
 			return publishError(proto, hostAddr, err)
 		}
-		p := &udpPublisher{s: s, pc: pc, port: sandboxPort, flows: make(map[netip.AddrPort]*publishedFlow)}
+		addr := pc.LocalAddr().String()
+		h, err := s.pollerFD(pc, true)
+		if err != nil {
+			return fmt.Errorf("publish udp %v: %w", addr, err)
+		}
+		p := &udpPublisher{s: s, pc: h, addr: addr, ipv6: network == "udp6", port: sandboxPort, flows: make(map[netip.AddrPort]*publishedFlow)}
 		return s.goTracked(p, p.run)
 	default:
 		return fmt.Errorf("publish %v: unknown protocol %q (want tcp or udp)", hostAddr, proto)
@@ -116,11 +121,16 @@ func (s *Stack) acceptPublished(l *hostFD, addr string, port uint16) {
 	}
 }
 
-// listenerFD moves ln's socket into the stack's hostPoller: a listener's
-// RawConn cannot wait, and its Accept enters the runtime's syscall path.
-func (s *Stack) listenerFD(ln *net.TCPListener) (*hostFD, error) {
-	defer ln.Close() // the duplicate listens on
-	rc, err := ln.SyscallConn()
+// pollerFD moves the socket of c, a listener or an unconnected UDP socket
+// the stack has bound, into its hostPoller as a duplicate, and closes c: a
+// listener's RawConn cannot wait, and Go's own calls would enter the
+// runtime's syscall path (see hostPoller).
+func (s *Stack) pollerFD(c interface {
+	syscall.Conn
+	Close() error
+}, datagram bool) (*hostFD, error) {
+	defer c.Close() // the duplicate stays bound
+	rc, err := c.SyscallConn()
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +145,7 @@ func (s *Stack) listenerFD(ln *net.TCPListener) (*hostFD, error) {
 		unix.Close(fd)
 		return nil, os.NewSyscallError("fcntl", err)
 	}
-	return s.hosts.add(fd, false)
+	return s.hosts.add(fd, datagram)
 }
 
 // dialSandbox opens a netstack TCP connection from GatewayIP to
@@ -177,7 +187,9 @@ func (s *Stack) dialSandbox(port uint16) (*sandboxConn, error) {
 // its own netstack flow to SandboxIP:port, closed after udpIdle.
 type udpPublisher struct {
 	s    *Stack
-	pc   *net.UDPConn
+	pc   *hostFD // the published socket, in the stack's hostPoller
+	addr string  // its address, for messages
+	ipv6 bool
 	port uint16
 
 	mu    sync.Mutex
@@ -202,7 +214,7 @@ func (p *udpPublisher) run() {
 	defer p.closeFlows()
 	buf := make([]byte, 65536)
 	for {
-		n, peer, err := p.pc.ReadFromUDPAddrPort(buf)
+		n, peer, err := p.pc.readFrom(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -211,7 +223,7 @@ func (p *udpPublisher) run() {
 		}
 		f, err := p.flow(peer)
 		if err != nil {
-			p.s.cfg.logf("netstack: publish udp %v: %v", p.pc.LocalAddr(), err)
+			p.s.cfg.logf("netstack: publish udp %v: %v", p.addr, err)
 			continue
 		}
 		f.touch()
@@ -265,7 +277,7 @@ func (p *udpPublisher) replies(peer netip.AddrPort, f *publishedFlow) {
 			return
 		}
 		f.touch()
-		if _, err := p.pc.WriteToUDPAddrPort(buf[:n], peer); err == nil {
+		if err := p.pc.writeTo(buf[:n], peer, p.ipv6); err == nil {
 			p.s.bytesUp.Add(uint64(n))
 		}
 	}
