@@ -340,28 +340,53 @@ func (l *tapLink) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
 
 // writeFrame writes one frame with writev on wfd, a plain descriptor: the
 // TAP takes or drops a frame at once, so there is nothing to wait for in the
-// poller (whose locking would only cost).
+// poller (whose locking would only cost). Its header and iovecs stay on the
+// stack, and the packet's views are walked in place: no allocation per frame
+// (pkt.AsSlices and rawfile's iovec helpers cost three).
 func (l *tapLink) writeFrame(pkt *stack.PacketBuffer) tcpip.Error {
 	var hdr [virtioNetHdrLen]byte
-	var iovArr [8]unix.Iovec
-	iovs := iovArr[:0]
-	views := pkt.AsSlices()
-	max := len(views)
+	// Filled by index, not append: a pointer stored through append would
+	// move hdr to the heap.
+	var iovs [16]unix.Iovec
+	n := 0
 	if l.vnet {
-		max++
 		l.vnetHeader(&hdr, pkt)
+		iovs[n] = iovec(hdr[:])
+		n++
 	}
-	if max > rawfile.MaxIovs {
-		max = rawfile.MaxIovs
+	vl, skip := pkt.AsViewList()
+	for v := vl.Front(); v != nil; v = v.Next() {
+		b := v.AsSlice()
+		if skip >= len(b) {
+			skip -= len(b)
+			continue
+		}
+		b, skip = b[skip:], 0
+		if n == len(iovs) {
+			return l.writeFrameMerged(pkt, hdr) // a frame of many views
+		}
+		iovs[n] = iovec(b)
+		n++
 	}
-	if max > len(iovArr) {
-		iovs = make([]unix.Iovec, 0, max)
+	if n == 0 {
+		return nil
 	}
+	if errno := writev(l.wfd, iovs[:n]); errno != 0 {
+		return tcpip.TranslateErrno(errno)
+	}
+	return nil
+}
+
+// writeFrameMerged writes a frame of more views than writeFrame's array
+// holds, merging any beyond what one writev takes
+// (rawfile.AppendIovecFromBytes copies them).
+func (l *tapLink) writeFrameMerged(pkt *stack.PacketBuffer, hdr [virtioNetHdrLen]byte) tcpip.Error {
+	iovs := make([]unix.Iovec, 0, rawfile.MaxIovs)
 	if l.vnet {
-		iovs = rawfile.AppendIovecFromBytes(iovs, hdr[:], max)
+		iovs = rawfile.AppendIovecFromBytes(iovs, hdr[:], rawfile.MaxIovs)
 	}
-	for _, v := range views {
-		iovs = rawfile.AppendIovecFromBytes(iovs, v, max)
+	for _, v := range pkt.AsSlices() {
+		iovs = rawfile.AppendIovecFromBytes(iovs, v, rawfile.MaxIovs)
 	}
 	if errno := rawfile.NonBlockingWriteIovec(l.wfd, iovs); errno != 0 {
 		return tcpip.TranslateErrno(errno)
