@@ -29,16 +29,14 @@ type hostStream interface {
 // watcher per dial).
 //
 // Its socket options cost a syscall each, and most forwarded connections
-// are short: both are set only once they can make a difference (see Write
-// and keepAlive).
+// are short: both are set only once they can make a difference (see Write,
+// and hostPoller.sweepKeepAlive for SO_KEEPALIVE).
 type hostTCP struct {
 	h *hostFD
 
 	// Write's own (one goroutine writes): TCP_NODELAY is set; a write
 	// went out without it.
 	noDelay, wrote bool
-	// keepAlive sets SO_KEEPALIVE keepAliveAfter after the dial.
-	keepAlive *time.Timer
 }
 
 // nagleFree is the most a first write may carry to go out whole at once
@@ -47,10 +45,10 @@ type hostTCP struct {
 // without going below the RFC 1122 default; 512 leaves room for options).
 const nagleFree = 512
 
-// keepAliveAfter is when a dialled connection still open gets SO_KEEPALIVE
-// (a safety net for host peers that vanish, with the host's timers, 2 hours
-// by default: a minute late changes nothing; the sandbox's own keepalives
-// end at the stack).
+// keepAliveAfter is when a connection still open gets SO_KEEPALIVE, give or
+// take a sweep (a safety net for host peers that vanish, with the host's
+// timers, 2 hours by default: a minute late changes nothing; the sandbox's
+// own keepalives end at the stack).
 const keepAliveAfter = time.Minute
 
 func (c *hostTCP) Read(b []byte) (int, error) { return c.h.Read(b) }
@@ -77,10 +75,7 @@ func (c *hostTCP) Write(b []byte) (int, error) {
 }
 
 // Close closes the socket; later calls return an error.
-func (c *hostTCP) Close() error {
-	c.keepAlive.Stop()
-	return c.h.Close()
-}
+func (c *hostTCP) Close() error { return c.h.Close() }
 
 // CloseWrite shuts down the sending side (FIN).
 func (c *hostTCP) CloseWrite() error {
@@ -92,18 +87,12 @@ func (c *hostTCP) SetLinger(sec int) error {
 	return c.h.control("setsockopt", func(fd int) unix.Errno { return rawSetLinger(fd, sec) })
 }
 
-// newHostTCP wraps h, a TCP socket, and arms the timer that sets
-// SO_KEEPALIVE.
+// newHostTCP wraps h, a TCP socket, which gets SO_KEEPALIVE if it is still
+// open keepAliveAfter from now (hostPoller.sweepKeepAlive: no timer per
+// connection).
 func newHostTCP(h *hostFD) *hostTCP {
-	c := &hostTCP{h: h}
-	c.keepAlive = time.AfterFunc(keepAliveAfter, func() {
-		// An error is a socket closed meanwhile, or one that failed:
-		// nothing to keep alive.
-		c.h.control("setsockopt", func(fd int) unix.Errno {
-			return rawSetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
-		})
-	})
-	return c
+	h.keepAliveAt.Store(time.Now().Add(keepAliveAfter).UnixNano())
+	return &hostTCP{h: h}
 }
 
 // dialHost connects a TCP socket to dst. It returns when the connection is

@@ -76,10 +76,12 @@ func TestHostTCPLazyOptions(t *testing.T) {
 	if sockoptInt(t, c, unix.SOL_SOCKET, unix.SO_KEEPALIVE) != 0 {
 		t.Error("SO_KEEPALIVE set at the dial")
 	}
-	c.keepAlive.Reset(time.Millisecond)
-	for deadline := time.Now().Add(time.Second); sockoptInt(t, c, unix.SOL_SOCKET, unix.SO_KEEPALIVE) == 0; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("SO_KEEPALIVE not set when its timer fired")
-		}
+	p.sweepKeepAlive(time.Now().Add(keepAliveAfter / 2))
+	if sockoptInt(t, c, unix.SOL_SOCKET, unix.SO_KEEPALIVE) != 0 {
+		t.Error("SO_KEEPALIVE set by a sweep before keepAliveAfter")
+	}
+	p.sweepKeepAlive(time.Now().Add(keepAliveAfter))
+	if sockoptInt(t, c, unix.SOL_SOCKET, unix.SO_KEEPALIVE) == 0 {
+		t.Error("SO_KEEPALIVE not set by a sweep after keepAliveAfter")
 	}
 }

@@ -90,11 +90,18 @@ type sandboxConn struct {
 
 func (c *sandboxConn) abort() { c.ep.Abort() }
 
-// tcpPair is one forwarded connection; Close resets both sides.
+// tcpPair is one forwarded connection; Close resets both sides. Its methods
+// are the two directions' ends (see splice): one allocation for the pair's
+// state, not a closure and its captured variables each.
 type tcpPair struct {
+	s    *Stack
 	sb   *sandboxConn
 	host hostStream
 	once sync.Once
+	// done counts the directions that ended; hostEOF: the host's side
+	// ended with EOF.
+	done    atomic.Int32
+	hostEOF atomic.Bool
 }
 
 func (p *tcpPair) Close() error {
@@ -104,6 +111,30 @@ func (p *tcpPair) Close() error {
 		p.sb.abort()
 	})
 	return nil
+}
+
+// finish ends one direction: an error resets both connections; the second
+// direction to end closes both.
+func (p *tcpPair) finish(err error) {
+	if err != nil {
+		p.Close()
+	}
+	if p.done.Add(1) == 2 {
+		p.host.Close()
+		p.sb.Close()
+		p.s.untrack(p)
+	}
+}
+
+// down copies host to sandbox, in a worker counted in s.wg on its own.
+func (p *tcpPair) down() {
+	defer p.s.wg.Done()
+	err := p.s.copyStream(p.sb, p.host, &p.s.bytesDown)
+	if err == nil {
+		p.hostEOF.Store(true)
+		err = p.sb.CloseWrite()
+	}
+	p.finish(err)
 }
 
 // splice copies both ways between the sandbox and the host until both
@@ -116,7 +147,7 @@ func (p *tcpPair) Close() error {
 //
 // Preconditions: the caller is counted in s.wg.
 func (s *Stack) splice(sb *sandboxConn, host hostStream) {
-	p := &tcpPair{sb: sb, host: host}
+	p := &tcpPair{s: s, sb: sb, host: host}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -129,34 +160,14 @@ func (s *Stack) splice(sb *sandboxConn, host hostStream) {
 	s.wg.Add(1)
 	s.mu.Unlock()
 
-	var done atomic.Int32
-	finish := func(err error) {
-		if err != nil {
-			p.Close()
-		}
-		if done.Add(1) == 2 {
-			host.Close()
-			sb.Close()
-			s.untrack(p)
-		}
-	}
-	var hostEOF atomic.Bool
-	s.workers.Go(func() {
-		defer s.wg.Done()
-		err := s.copyStream(sb, host, &s.bytesDown)
-		if err == nil {
-			hostEOF.Store(true)
-			err = sb.CloseWrite()
-		}
-		finish(err)
-	})
+	s.workers.Go(p.down)
 	err := s.copyStream(host, sb, &s.bytesUp)
 	// The host's FIN when the other direction is over already comes from
 	// host.Close in finish: one syscall less.
-	if err == nil && !hostEOF.Load() {
+	if err == nil && !p.hostEOF.Load() {
 		err = host.CloseWrite()
 	}
-	finish(err)
+	p.finish(err)
 }
 
 // copyStream copies src to dst until EOF (nil) or an error. It reads into a
