@@ -171,6 +171,15 @@ func serve(req *vnet.Request) (*netstack.Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start the network stack: %w", err)
 	}
+	// Upstream queries on the stack's own sockets, not Go's net (see
+	// netstack.hostPoller); no query can come before the go-ahead anyway.
+	res.SetDialUDP(func(up netip.AddrPort) (dns.UDPConn, error) {
+		c, err := st.DialUDP(up)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	})
 	for _, p := range n.Publish {
 		if err := st.Publish(p.Proto, p.Host, p.SandboxPort); err != nil {
 			st.Close()

@@ -36,6 +36,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/dns/dnsmessage"
@@ -69,6 +70,7 @@ type Resolver struct {
 	policy    *policy.Policy
 	upstreams []netip.AddrPort
 	logf      func(string, ...any)
+	dialUDP   atomic.Pointer[DialUDPFunc] // nil: Go's net.DialUDP
 
 	// Set by tests.
 	tryTimeout, budget time.Duration
@@ -89,6 +91,23 @@ func New(p *policy.Policy, upstreams []netip.AddrPort, logf func(string, ...any)
 		budget:     forwardBudget,
 	}
 }
+
+// UDPConn is a connected UDP socket to an upstream server, as DialUDPFunc
+// returns it.
+type UDPConn interface {
+	Read([]byte) (int, error)
+	Write([]byte) (int, error)
+	SetReadDeadline(time.Time) error
+	Close() error
+}
+
+// DialUDPFunc connects a UDP socket to an upstream server.
+type DialUDPFunc func(netip.AddrPort) (UDPConn, error)
+
+// SetDialUDP makes the resolver ask its upstream servers over UDP through
+// dial (the network stack's own sockets, say) instead of Go's net package;
+// TCP, for truncated answers, stays with net. Safe while queries run.
+func (r *Resolver) SetDialUDP(dial DialUDPFunc) { r.dialUDP.Store(&dial) }
 
 // query is what Handle keeps of a parsed query.
 type query struct {

@@ -3,9 +3,12 @@ package dns
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -420,5 +423,32 @@ func TestUpstreams(t *testing.T) {
 				t.Errorf("Upstreams() = %q, want %q", s, tt.want)
 			}
 		})
+	}
+}
+
+// TestSetDialUDP: with a dialer set, the upstream queries over UDP go
+// through it (the helper hands in the stack's own sockets).
+func TestSetDialUDP(t *testing.T) {
+	up := newFakeUpstream(t)
+	r := newResolver(t, newPolicy(t, policy.Options{}), up.addr)
+	var dialled atomic.Int32
+	r.SetDialUDP(func(dst netip.AddrPort) (UDPConn, error) {
+		dialled.Add(1)
+		c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(dst))
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	})
+	m := ask(t, r, "www.example.com.", dnsmessage.TypeA, queryOpts{id: 9})
+	if got := answerAddrs(m); len(got) != 1 || got[0] != addrWWW {
+		t.Errorf("answer = %v", got)
+	}
+	if dialled.Load() != 1 {
+		t.Errorf("the dialer was used %d times, want 1", dialled.Load())
+	}
+	r.SetDialUDP(func(netip.AddrPort) (UDPConn, error) { return nil, errors.New("no sockets") })
+	if m := ask(t, r, "www.example.com.", dnsmessage.TypeA, queryOpts{id: 10}); m.RCode != dnsmessage.RCodeServerFailure {
+		t.Errorf("rcode with a failing dialer = %v, want SERVFAIL", m.RCode)
 	}
 }

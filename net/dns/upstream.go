@@ -88,7 +88,7 @@ func (r *Resolver) forward(q dnsmessage.Question, msg []byte, id uint16) ([]byte
 // exchange asks one server: over UDP and, when that answer is truncated,
 // over TCP.
 func (r *Resolver) exchange(up netip.AddrPort, q dnsmessage.Question, msg []byte, id uint16, deadline time.Time) ([]byte, error) {
-	resp, err := exchangeUDP(up, q, msg, id, r.tryDeadline(deadline))
+	resp, err := r.exchangeUDP(up, q, msg, id, r.tryDeadline(deadline))
 	if err != nil {
 		return nil, fmt.Errorf("%s over udp: %w", up, err)
 	}
@@ -112,15 +112,22 @@ func (r *Resolver) tryDeadline(deadline time.Time) time.Time {
 // maxMessage is the largest DNS message over either transport.
 const maxMessage = 65535
 
-func exchangeUDP(up netip.AddrPort, q dnsmessage.Question, msg []byte, id uint16, deadline time.Time) ([]byte, error) {
+func (r *Resolver) exchangeUDP(up netip.AddrPort, q dnsmessage.Question, msg []byte, id uint16, deadline time.Time) ([]byte, error) {
 	// A connected socket takes datagrams from up only; a datagram that is
 	// not the answer (a late one to an earlier try, a forgery) is skipped.
-	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(up))
+	var c UDPConn
+	var err error
+	if dial := r.dialUDP.Load(); dial != nil {
+		c, err = (*dial)(up)
+	} else {
+		c, err = net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(up))
+	}
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
-	if err := c.SetDeadline(deadline); err != nil {
+	// A write to a UDP socket does not wait: the deadline is the read's.
+	if err := c.SetReadDeadline(deadline); err != nil {
 		return nil, err
 	}
 	if _, err := c.Write(msg); err != nil {

@@ -144,3 +144,24 @@ func isTimeout(err error) bool {
 	var t interface{ Timeout() bool }
 	return errors.As(err, &t) && t.Timeout()
 }
+
+// UDPConn is a connected UDP socket on the host, as DialUDP returns it.
+type UDPConn interface {
+	Read([]byte) (int, error)
+	Write([]byte) (int, error)
+	SetReadDeadline(time.Time) error
+	Close() error
+}
+
+// DialUDP connects a UDP socket on the host to dst, in the stack's
+// hostPoller (see there why): for the resolver's upstream queries
+// (dns.Resolver.SetDialUDP), which go out from the helper itself and so do
+// not pass the stack's forwarding. One reader only (its read deadline);
+// the caller closes it.
+func (s *Stack) DialUDP(dst netip.AddrPort) (UDPConn, error) {
+	h, err := dialHostUDP(s.hosts, dst)
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
+}
