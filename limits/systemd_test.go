@@ -31,6 +31,21 @@ type stubManager struct {
 	subs   int
 }
 
+// set changes the stub's behaviour; the stub's methods run in godbus's
+// goroutines.
+func (m *stubManager) set(f func(*stubManager)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f(m)
+}
+
+// snapshot returns the calls and subscriptions so far.
+func (m *stubManager) snapshot() ([]map[string]any, int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]map[string]any(nil), m.calls...), m.subs
+}
+
 func (m *stubManager) Subscribe() *dbus.Error {
 	m.mu.Lock()
 	m.subs++
@@ -147,10 +162,11 @@ func TestStartScope(t *testing.T) {
 	if err := StartScope(t.Context(), bus, req); err != nil {
 		t.Fatal(err)
 	}
-	if len(m.calls) != 1 || m.subs != 1 {
-		t.Fatalf("calls %d, subscribes %d; want 1 and 1", len(m.calls), m.subs)
+	calls, subs := m.snapshot()
+	if len(calls) != 1 || subs != 1 {
+		t.Fatalf("calls %d, subscribes %d; want 1 and 1", len(calls), subs)
 	}
-	c := m.calls[0]
+	c := calls[0]
 	want := map[string]any{
 		"_name": "sandbox-1-ab.scope", "_mode": "fail", "Description": "sandbox: sleep 1",
 		"PIDs": []uint32{4242}, "Delegate": true, "CollectMode": "inactive-or-failed", "OOMPolicy": "continue",
@@ -175,29 +191,30 @@ func equal(a, b any) bool {
 
 func TestStartScopeOldSystemd(t *testing.T) {
 	bus, m := privateBus(t)
-	m.rejectOOMPolicy = true
+	m.set(func(m *stubManager) { m.rejectOOMPolicy = true })
 	if err := StartScope(t.Context(), bus, ScopeRequest{Name: "s.scope", PIDs: []uint32{1}}); err != nil {
 		t.Fatal(err)
 	}
-	if len(m.calls) != 2 {
-		t.Fatalf("%d calls, want a retry without OOMPolicy", len(m.calls))
+	calls, _ := m.snapshot()
+	if len(calls) != 2 {
+		t.Fatalf("%d calls, want a retry without OOMPolicy", len(calls))
 	}
-	if _, ok := m.calls[1]["OOMPolicy"]; ok {
+	if _, ok := calls[1]["OOMPolicy"]; ok {
 		t.Error("the retry still sets OOMPolicy")
 	}
-	if m.calls[1]["Delegate"] != true {
+	if calls[1]["Delegate"] != true {
 		t.Error("the retry lost Delegate")
 	}
 }
 
 func TestStartScopeFailures(t *testing.T) {
 	bus, m := privateBus(t)
-	m.result = "failed"
+	m.set(func(m *stubManager) { m.result = "failed" })
 	err := StartScope(t.Context(), bus, ScopeRequest{Name: "f.scope", PIDs: []uint32{1}})
 	if err == nil || !strings.Contains(err.Error(), `job result "failed"`) {
 		t.Errorf("failed job: %v", err)
 	}
-	m.result, m.silent = "", true
+	m.set(func(m *stubManager) { m.result, m.silent = "", true })
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
 	err = StartScope(ctx, bus, ScopeRequest{Name: "g.scope", PIDs: []uint32{1}})
