@@ -101,20 +101,12 @@ func newHostTCP(h *hostFD) *hostTCP {
 // is the caller's. The socket gets TCP_NODELAY and SO_KEEPALIVE later (see
 // hostTCP).
 func dialHost(ctx context.Context, p *hostPoller, dst netip.AddrPort, track func(*hostTCP) func()) (*hostTCP, error) {
-	family := unix.AF_INET6
-	if dst.Addr().Is4() {
-		family = unix.AF_INET
-	}
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, os.NewSyscallError("socket", err)
-	}
-	h, err := p.add(fd, false)
+	h, err := hostSocket(p, dst, unix.SOCK_STREAM)
 	if err != nil {
 		return nil, err
 	}
 	c := newHostTCP(h)
-	errno := rawConnect(fd, dst)
+	errno := rawConnect(h.fd, dst)
 	if errno != 0 && errno != unix.EINPROGRESS && errno != unix.EINTR {
 		c.Close()
 		return nil, os.NewSyscallError("connect", errno)
@@ -190,24 +182,30 @@ func connState(fd int) (bool, error) {
 
 // dialHostUDP returns a UDP socket connected to dst, in p.
 func dialHostUDP(p *hostPoller, dst netip.AddrPort) (*hostFD, error) {
-	family := unix.AF_INET6
-	if dst.Addr().Is4() {
-		family = unix.AF_INET
-	}
-	fd, err := unix.Socket(family, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, os.NewSyscallError("socket", err)
-	}
-	h, err := p.add(fd, true)
+	h, err := hostSocket(p, dst, unix.SOCK_DGRAM)
 	if err != nil {
 		return nil, err
 	}
 	// A UDP connect only sets the peer (and picks the route and source).
-	if errno := rawConnect(fd, dst); errno != 0 {
+	if errno := rawConnect(h.fd, dst); errno != 0 {
 		h.Close()
 		return nil, os.NewSyscallError("connect", errno)
 	}
 	return h, nil
+}
+
+// hostSocket opens a socket of typ (SOCK_STREAM or SOCK_DGRAM) in dst's
+// family, in p.
+func hostSocket(p *hostPoller, dst netip.AddrPort, typ int) (*hostFD, error) {
+	family := unix.AF_INET6
+	if dst.Addr().Is4() {
+		family = unix.AF_INET
+	}
+	fd, err := unix.Socket(family, typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, os.NewSyscallError("socket", err)
+	}
+	return p.add(fd, typ == unix.SOCK_DGRAM)
 }
 
 // errDialTimeout is a host dial that took longer than dialTimeout.

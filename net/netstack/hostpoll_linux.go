@@ -278,6 +278,8 @@ func (h *hostFD) wait(ch chan struct{}) error {
 	}
 }
 
+func (h *hostFD) waitWritable() error { return h.wait(h.writable) }
+
 // SetReadDeadline makes a Read that waits until t return
 // os.ErrDeadlineExceeded; the zero time waits for ever. Only the goroutine
 // that reads may call it.
@@ -312,123 +314,93 @@ func (h *hostFD) waitReadable() error {
 	}
 }
 
-// Read reads into b, waiting for data: from a stream socket, io.EOF at its
-// end; from a datagram socket, one datagram (truncated to b).
-func (h *hostFD) Read(b []byte) (int, error) {
-	if !h.acquire() {
-		return 0, net.ErrClosed
-	}
-	defer h.release()
-	for {
-		n, errno := rawRead(h.fd, b)
-		switch errno {
-		case 0:
-			if n == 0 && len(b) > 0 && !h.datagram {
-				return 0, io.EOF
-			}
-			return n, nil
-		case unix.EAGAIN:
-			if err := h.waitReadable(); err != nil {
-				return 0, err
-			}
-		case unix.EINTR:
-		default:
-			return 0, os.NewSyscallError("read", errno)
-		}
-	}
-}
-
-// Write writes all of b, waiting for room in the socket's buffer (to a
-// datagram socket: b as one datagram).
-func (h *hostFD) Write(b []byte) (int, error) {
-	if !h.acquire() {
-		return 0, net.ErrClosed
-	}
-	defer h.release()
-	done := 0
-	for done < len(b) {
-		n, errno := rawWrite(h.fd, b[done:])
-		switch errno {
-		case 0:
-			done += n
-		case unix.EAGAIN:
-			if err := h.wait(h.writable); err != nil {
-				return done, err
-			}
-		case unix.EINTR:
-		default:
-			return done, os.NewSyscallError("write", errno)
-		}
-	}
-	return done, nil
-}
-
-// readFrom reads one datagram and its sender from an unconnected datagram
-// socket, waiting for one.
-func (h *hostFD) readFrom(b []byte) (int, netip.AddrPort, error) {
-	if !h.acquire() {
-		return 0, netip.AddrPort{}, net.ErrClosed
-	}
-	defer h.release()
-	for {
-		n, from, errno := rawRecvfrom(h.fd, b)
-		switch errno {
-		case 0:
-			return n, from, nil
-		case unix.EAGAIN:
-			if err := h.waitReadable(); err != nil {
-				return 0, netip.AddrPort{}, err
-			}
-		case unix.EINTR:
-		default:
-			return 0, netip.AddrPort{}, os.NewSyscallError("recvfrom", errno)
-		}
-	}
-}
-
-// writeTo sends b as one datagram to dst from an unconnected datagram
-// socket; ipv6 tells the socket's family.
-func (h *hostFD) writeTo(b []byte, dst netip.AddrPort, ipv6 bool) error {
+// retry runs f on the open descriptor until it neither would block (then it
+// waits with wait: waitReadable or waitWritable) nor was interrupted. Any
+// other errno is the error, named op.
+func (h *hostFD) retry(op string, wait func() error, f func(fd int) unix.Errno) error {
 	if !h.acquire() {
 		return net.ErrClosed
 	}
 	defer h.release()
 	for {
-		switch errno := rawSendto(h.fd, b, dst, ipv6); errno {
+		switch errno := f(h.fd); errno {
 		case 0:
 			return nil
 		case unix.EAGAIN:
-			if err := h.wait(h.writable); err != nil {
+			if err := wait(); err != nil {
 				return err
 			}
 		case unix.EINTR:
 		default:
-			return os.NewSyscallError("sendto", errno)
+			return os.NewSyscallError(op, errno)
 		}
 	}
+}
+
+// Read reads into b, waiting for data: from a stream socket, io.EOF at its
+// end; from a datagram socket, one datagram (truncated to b).
+func (h *hostFD) Read(b []byte) (int, error) {
+	var n int
+	err := h.retry("read", h.waitReadable, func(fd int) (errno unix.Errno) {
+		n, errno = rawRead(fd, b)
+		return errno
+	})
+	if err == nil && n == 0 && len(b) > 0 && !h.datagram {
+		return 0, io.EOF
+	}
+	return n, err
+}
+
+// Write writes all of b, waiting for room in the socket's buffer (to a
+// datagram socket: b as one datagram).
+func (h *hostFD) Write(b []byte) (int, error) {
+	done := 0
+	err := h.retry("write", h.waitWritable, func(fd int) unix.Errno {
+		for done < len(b) {
+			n, errno := rawWrite(fd, b[done:])
+			if errno != 0 {
+				return errno
+			}
+			done += n
+		}
+		return 0
+	})
+	return done, err
+}
+
+// readFrom reads one datagram and its sender from an unconnected datagram
+// socket, waiting for one.
+func (h *hostFD) readFrom(b []byte) (int, netip.AddrPort, error) {
+	var n int
+	var from netip.AddrPort
+	err := h.retry("recvfrom", h.waitReadable, func(fd int) (errno unix.Errno) {
+		n, from, errno = rawRecvfrom(fd, b)
+		return errno
+	})
+	return n, from, err
+}
+
+// writeTo sends b as one datagram to dst from an unconnected datagram
+// socket; ipv6 tells the socket's family.
+func (h *hostFD) writeTo(b []byte, dst netip.AddrPort, ipv6 bool) error {
+	return h.retry("sendto", h.waitWritable, func(fd int) unix.Errno {
+		return rawSendto(fd, b, dst, ipv6)
+	})
 }
 
 // accept accepts a connection on a listening socket, waiting for one; the
 // new socket is non-blocking and close-on-exec.
 func (h *hostFD) accept() (int, error) {
-	if !h.acquire() {
-		return -1, net.ErrClosed
-	}
-	defer h.release()
-	for {
-		fd, errno := rawAccept4(h.fd)
-		switch errno {
-		case 0:
-			return fd, nil
-		case unix.EAGAIN:
-			if err := h.wait(h.readable); err != nil {
-				return -1, err
+	nfd := -1
+	err := h.retry("accept4", h.waitReadable, func(fd int) (errno unix.Errno) {
+		for {
+			// A connection reset before it was accepted: the next.
+			if nfd, errno = rawAccept4(fd); errno != unix.ECONNABORTED {
+				return errno
 			}
-		case unix.EINTR, unix.ECONNABORTED:
-		default:
-			return -1, os.NewSyscallError("accept4", errno)
 		}
-	}
+	})
+	return nfd, err
 }
 
 // control runs f on the open descriptor; f's errno names the syscall op.

@@ -33,15 +33,16 @@ func testPoller(t *testing.T) *hostPoller {
 	return p
 }
 
-// socketPair is a connected pair of non-blocking stream sockets: the first
-// in p, the second a plain descriptor the test drives.
-func socketPair(t *testing.T, p *hostPoller) (*hostFD, int) {
+// socketPair is a connected pair of unix sockets of typ (SOCK_STREAM or
+// SOCK_DGRAM): the first in p, the second a blocking descriptor the test
+// drives.
+func socketPair(t *testing.T, p *hostPoller, typ int) (*hostFD, int) {
 	t.Helper()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fds, err := unix.Socketpair(unix.AF_UNIX, typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := p.add(fds[0], false)
+	h, err := p.add(fds[0], typ == unix.SOCK_DGRAM)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +55,7 @@ func socketPair(t *testing.T, p *hostPoller) (*hostFD, int) {
 // TestHostFDRead: a Read waits for data, and EOF follows the peer's close.
 func TestHostFDRead(t *testing.T) {
 	p := testPoller(t)
-	h, peer := socketPair(t, p)
+	h, peer := socketPair(t, p, unix.SOCK_STREAM)
 	defer h.Close()
 	go func() {
 		time.Sleep(20 * time.Millisecond) // the Read is waiting by then
@@ -76,7 +77,7 @@ func TestHostFDRead(t *testing.T) {
 // until all of it is written, in order.
 func TestHostFDWrite(t *testing.T) {
 	p := testPoller(t)
-	h, peer := socketPair(t, p)
+	h, peer := socketPair(t, p, unix.SOCK_STREAM)
 	want := make([]byte, 8<<20)
 	for i := range want {
 		want[i] = byte(i * 7)
@@ -110,7 +111,7 @@ func TestHostFDWrite(t *testing.T) {
 // return net.ErrClosed, and the socket is closed (the peer sees EOF).
 func TestHostFDCloseWakes(t *testing.T) {
 	p := testPoller(t)
-	h, peer := socketPair(t, p)
+	h, peer := socketPair(t, p, unix.SOCK_STREAM)
 	errs := make(chan error, 2)
 	go func() {
 		_, err := h.Read(make([]byte, 10))
@@ -164,7 +165,7 @@ func drainToEOF(t *testing.T, peer int) {
 // when the call returns.
 func TestHostFDCloseWaitsForCalls(t *testing.T) {
 	p := testPoller(t)
-	h, peer := socketPair(t, p)
+	h, peer := socketPair(t, p, unix.SOCK_STREAM)
 	if !h.acquire() {
 		t.Fatal("acquire failed on an open socket")
 	}
@@ -190,7 +191,7 @@ func TestHostPollerMany(t *testing.T) {
 	hs := make([]*hostFD, n)
 	peers := make([]int, n)
 	for i := range hs {
-		hs[i], peers[i] = socketPair(t, p)
+		hs[i], peers[i] = socketPair(t, p, unix.SOCK_STREAM)
 	}
 	seen := map[uint64]bool{}
 	for _, h := range hs {
@@ -211,7 +212,7 @@ func TestHostPollerMany(t *testing.T) {
 	for _, h := range hs {
 		h.Close()
 	}
-	h, _ := socketPair(t, p)
+	h, _ := socketPair(t, p, unix.SOCK_STREAM)
 	defer h.Close()
 	if seen[h.token] {
 		t.Errorf("token %d of a closed socket given again", h.token)
@@ -223,17 +224,8 @@ func TestHostPollerMany(t *testing.T) {
 // timeout; a later deadline lets the next datagram through.
 func TestHostFDDatagram(t *testing.T) {
 	p := testPoller(t)
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := p.add(fds[0], true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, peer := socketPair(t, p, unix.SOCK_DGRAM)
 	defer h.Close()
-	peer := fds[1]
-	defer unix.Close(peer)
 	unix.Write(peer, []byte("one"))
 	unix.Write(peer, nil)
 	unix.Write(peer, []byte("three"))

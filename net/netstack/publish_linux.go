@@ -130,16 +130,9 @@ func (s *Stack) pollerFD(c interface {
 	Close() error
 }, datagram bool) (*hostFD, error) {
 	defer c.Close() // the duplicate stays bound
-	rc, err := c.SyscallConn()
+	fd, err := dupFD(c)
 	if err != nil {
 		return nil, err
-	}
-	fd, dupErr := -1, error(nil)
-	if err := rc.Control(func(lfd uintptr) { fd, dupErr = unix.FcntlInt(lfd, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
-		return nil, err
-	}
-	if dupErr != nil {
-		return nil, os.NewSyscallError("fcntl", dupErr)
 	}
 	if err := unix.SetNonblock(fd, true); err != nil {
 		unix.Close(fd)

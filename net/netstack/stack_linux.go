@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -137,20 +138,26 @@ func New(tap *os.File, cfg Config) (*Stack, error) {
 // link endpoint, which makes it non-blocking and registers it with the
 // runtime poller itself.
 func takeFD(tap *os.File) (int, error) {
-	rc, err := tap.SyscallConn()
+	fd, err := dupFD(tap)
+	tap.Close()
 	if err != nil {
 		return -1, fmt.Errorf("netstack: tap fd: %w", err)
 	}
-	fd := -1
-	var dupErr error
-	if err := rc.Control(func(raw uintptr) {
-		fd, dupErr = unix.FcntlInt(raw, unix.F_DUPFD_CLOEXEC, 0)
-	}); err != nil {
-		return -1, fmt.Errorf("netstack: tap fd: %w", err)
+	return fd, nil
+}
+
+// dupFD duplicates c's descriptor (close-on-exec), for the stack to own.
+func dupFD(c syscall.Conn) (int, error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return -1, err
 	}
-	tap.Close()
+	fd, dupErr := -1, error(nil)
+	if err := rc.Control(func(raw uintptr) { fd, dupErr = unix.FcntlInt(raw, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
+		return -1, err
+	}
 	if dupErr != nil {
-		return -1, fmt.Errorf("netstack: dup tap fd: %w", dupErr)
+		return -1, os.NewSyscallError("fcntl", dupErr)
 	}
 	return fd, nil
 }
