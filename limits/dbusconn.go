@@ -111,9 +111,8 @@ func dialBus(ctx context.Context, bus Bus) (*busConn, error) {
 	}
 	c := &busConn{f: os.NewFile(uintptr(fd), path)}
 	c.r = bufio.NewReader(c.f)
-	if d, ok := ctx.Deadline(); ok {
-		c.f.SetDeadline(d)
-	}
+	// The context's end (its deadline too) ends any read or write at once:
+	// the exchange's errors are then the context's (ioError).
 	c.stop = context.AfterFunc(ctx, func() { c.f.SetDeadline(time.Unix(1, 0)) })
 	if err := c.auth(); err != nil {
 		c.Close()
@@ -223,9 +222,6 @@ func (c *busConn) read(ctx context.Context) (*message, error) {
 func (c *busConn) ioError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
-	}
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return context.DeadlineExceeded
 	}
 	if errors.Is(err, io.EOF) {
 		return errors.New("the d-bus peer closed the connection")

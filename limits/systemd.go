@@ -2,7 +2,6 @@ package limits
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -156,9 +155,6 @@ func StartScope(ctx context.Context, bus Bus, r ScopeRequest) error {
 func scopeError(ctx context.Context, r ScopeRequest, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("systemd did not start the scope %s in time: %w", r.Name, ctx.Err())
-	}
-	if errors.Is(err, context.DeadlineExceeded) { // the socket's deadline, a hair before ctx's
-		return fmt.Errorf("systemd did not start the scope %s in time: %w", r.Name, context.DeadlineExceeded)
 	}
 	return err
 }
