@@ -95,19 +95,16 @@ func dialBus(ctx context.Context, bus Bus) (*busConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	// Non-blocking: the file goes into the runtime's poller, which lets the
+	// context end a read or write, and a connect to a server whose backlog
+	// is full fails (EAGAIN) rather than waiting past the context.
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
 	if err != nil {
 		return nil, os.NewSyscallError("socket", err)
 	}
 	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("connect to %s: %w", path, err)
-	}
-	// Non-blocking, so the file is in the runtime's poller and takes
-	// deadlines.
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		return nil, os.NewSyscallError("fcntl", err)
 	}
 	c := &busConn{f: os.NewFile(uintptr(fd), path)}
 	c.r = bufio.NewReader(c.f)
