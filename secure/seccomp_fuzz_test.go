@@ -46,7 +46,7 @@ func FuzzFilter(f *testing.F) {
 			arch = x.audit
 			if pick&4 != 0 {
 				names := sortedNames(x)
-				nr = x.table[names[int(pick>>3)%len(names)]]
+				nr = x.table()[names[int(pick>>3)%len(names)]]
 			}
 		}
 		d := seccompData{nr: nr, arch: arch, ip: a0 ^ a1, args: [6]uint64{a0, a1, a1, a0, ^a0, ^a1}}
@@ -62,7 +62,7 @@ func FuzzFilter(f *testing.F) {
 		if arch == tg.native.audit && got == vAllow {
 			for _, r := range p.rules {
 				for _, c := range r.calls {
-					if nr2, ok := tg.native.table[c]; ok && nr2 == nr && r.match == matchAlways {
+					if nr2, ok := tg.native.table()[c]; ok && nr2 == nr && r.match == matchAlways {
 						t.Fatalf("%+v: %s is always refused, got ALLOW", d, c)
 					}
 				}
@@ -76,7 +76,7 @@ func FuzzFilter(f *testing.F) {
 
 func sortedNames(x syscallABI) []string {
 	var names []string
-	for n := range x.table {
+	for n := range x.table() {
 		names = append(names, n)
 	}
 	slices.Sort(names)

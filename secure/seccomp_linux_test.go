@@ -67,7 +67,7 @@ func TestSeccompConstants(t *testing.T) {
 		"lookup_dcookie": unix.SYS_LOOKUP_DCOOKIE,
 	}
 	for name, nr := range sys {
-		got, ok := tg.native.table[name]
+		got, ok := tg.native.table()[name]
 		if !ok || uintptr(got) != nr {
 			t.Errorf("%s %s: table has %d (present %v), x/sys/unix %d", tg.native.name, name, got, ok, nr)
 		}

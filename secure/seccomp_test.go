@@ -100,7 +100,7 @@ func filterModel(rules []denyRule, t filterTarget, d seccompData) uint32 {
 	}
 	for _, r := range rules {
 		for _, c := range r.calls {
-			if nr, ok := x.table[c]; !ok || nr != d.nr {
+			if nr, ok := x.table()[c]; !ok || nr != d.nr {
 				continue
 			}
 			v := uint32(d.args[r.arg])
@@ -195,7 +195,7 @@ func TestTables(t *testing.T) {
 	for _, x := range []syscallABI{abiX86_64, abiI386, abiAarch64, abiARM} {
 		var lacks []string
 		for c := range named {
-			if _, ok := x.table[c]; !ok {
+			if _, ok := x.table()[c]; !ok {
 				lacks = append(lacks, c)
 			}
 		}
@@ -204,7 +204,7 @@ func TestTables(t *testing.T) {
 			t.Errorf("%s lacks %v, want %v", x.name, lacks, missing[x.name])
 		}
 		seen := map[uint32]string{}
-		for c, nr := range x.table {
+		for c, nr := range x.table() {
 			if !named[c] {
 				t.Errorf("%s table lists %s, which no rule names", x.name, c)
 			}
@@ -316,7 +316,7 @@ func triggers(rules []denyRule, x syscallABI) []callProbe {
 	var ps []callProbe
 	for _, r := range rules {
 		for _, c := range r.calls {
-			nr, ok := x.table[c]
+			nr, ok := x.table()[c]
 			if !ok {
 				continue
 			}
@@ -550,7 +550,7 @@ func TestAllowedCallsAreCacheable(t *testing.T) {
 				t.Errorf("%s %d: not a constant ALLOW, the kernel would run the filter on every call", c.x.name, nr)
 			}
 		}
-		if nr := c.x.table["ioctl"]; constAllow(prog, c.x.audit, nr) {
+		if nr := c.x.table()["ioctl"]; constAllow(prog, c.x.audit, nr) {
 			t.Errorf("%s ioctl: constant ALLOW, the TIOCSTI check is missing", c.x.name)
 		}
 	}
@@ -576,8 +576,8 @@ func TestFarJumps(t *testing.T) {
 		rules = append(rules, r)
 	}
 	tg := filterTarget{
-		native: syscallABI{name: "big", audit: auditArchX86_64, nrLimit: x32SyscallBit, table: table},
-		compat: syscallABI{name: "small", audit: auditArchI386, table: map[string]uint32{"call1": 5, "call2": 6}},
+		native: syscallABI{name: "big", audit: auditArchX86_64, nrLimit: x32SyscallBit, table: func() map[string]uint32 { return table }},
+		compat: syscallABI{name: "small", audit: auditArchI386, table: func() map[string]uint32 { return map[string]uint32{"call1": 5, "call2": 6} }},
 	}
 	prog, err := compileFilter(rules, tg)
 	if err != nil {

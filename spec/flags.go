@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"sync"
 )
 
 // flagDef describes one option: how many values it takes and what it does.
@@ -27,10 +28,11 @@ type flagDef struct {
 	help        string
 }
 
-var flagTable map[string]flagDef
-
-func init() {
-	flagTable = map[string]flagDef{
+// flags returns the option table, built on first use: the stages run from
+// the same binary and never parse a command line, so they do not pay for it
+// at start-up (a map literal this size is built by code at init time).
+var flags = sync.OnceValue(func() map[string]flagDef {
+	flagTable := map[string]flagDef{
 		"--help":    {apply: func(ps *parser, _ string, _ []string) error { ps.action = ActionHelp; return nil }, help: "Show this text"},
 		"--version": {apply: func(ps *parser, _ string, _ []string) error { ps.action = ActionVersion; return nil }, help: "Show the version"},
 		"--args":    {n: 1, help: "Read more options from FD (NUL-separated), in place"},
@@ -221,7 +223,8 @@ func init() {
 			flagTable[name] = f
 		}
 	}
-}
+	return flagTable
+})
 
 func publishFlag(ps *parser, name string, v []string) error {
 	p, err := ParsePublish(v[0])

@@ -3,6 +3,7 @@ package spec
 import (
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // helpOrder is the order of options in --help, grouped as in the README.
@@ -17,23 +18,25 @@ var helpOrder = []struct{ group, names string }{
 	{"Process", "--sync-fd --block-fd --userns-block-fd --info-fd --json-status-fd --new-session --die-with-parent --as-pid-1"},
 }
 
-var argNames = map[string]string{
-	"--args": "FD", "--argv0": "VALUE", "--userns": "FD", "--userns2": "FD", "--pidns": "FD",
-	"--uid": "UID", "--gid": "GID", "--id-map": "MODE", "--hostname": "NAME", "--chdir": "DIR",
-	"--setenv": "VAR VALUE", "--unsetenv": "VAR", "--lock-file": "DEST", "--sync-fd": "FD",
-	"--bind-fd": "FD DEST", "--ro-bind-fd": "FD DEST", "--remount-ro": "DEST", "--overlay-src": "SRC",
-	"--overlay": "RWSRC WORKDIR DEST", "--tmp-overlay": "DEST", "--ro-overlay": "DEST",
-	"--exec-label": "LABEL", "--file-label": "LABEL", "--proc": "DEST", "--dev": "DEST", "--tmpfs": "DEST",
-	"--mqueue": "DEST", "--dir": "DEST", "--file": "FD DEST", "--bind-data": "FD DEST",
-	"--ro-bind-data": "FD DEST", "--symlink": "TARGET DEST", "--chmod": "OCTAL PATH", "--perms": "OCTAL",
-	"--size": "BYTES", "--seccomp": "FD", "--add-seccomp-fd": "FD", "--block-fd": "FD",
-	"--userns-block-fd": "FD", "--info-fd": "FD", "--allow": "GROUP[,GROUP...]", "--net": "MODE", "--net-backend": "NAME",
-	"--publish": "[IP:]PORT:PORT[/PROTO]", "-p": "[IP:]PORT:PORT[/PROTO]", "--net-allow": "RULE", "--net-deny": "RULE",
-	"--net-log": "FILE", "--net-dns": "IP[:PORT]", "--json-status-fd": "FD", "--cap-add": "CAP", "--cap-drop": "CAP",
-	"--memory": "SIZE", "--memory-high": "SIZE", "--memory-swap": "SIZE", "--cpus": "N", "--pids": "N",
-	"--io-weight": "N", "--cpu-weight": "N", "--timeout": "DURATION", "--timeout-grace": "DURATION",
-	"--rlimit": "NAME=SOFT[:HARD]", "--limits": "MODE",
-}
+var argNames = sync.OnceValue(func() map[string]string {
+	return map[string]string{
+		"--args": "FD", "--argv0": "VALUE", "--userns": "FD", "--userns2": "FD", "--pidns": "FD",
+		"--uid": "UID", "--gid": "GID", "--id-map": "MODE", "--hostname": "NAME", "--chdir": "DIR",
+		"--setenv": "VAR VALUE", "--unsetenv": "VAR", "--lock-file": "DEST", "--sync-fd": "FD",
+		"--bind-fd": "FD DEST", "--ro-bind-fd": "FD DEST", "--remount-ro": "DEST", "--overlay-src": "SRC",
+		"--overlay": "RWSRC WORKDIR DEST", "--tmp-overlay": "DEST", "--ro-overlay": "DEST",
+		"--exec-label": "LABEL", "--file-label": "LABEL", "--proc": "DEST", "--dev": "DEST", "--tmpfs": "DEST",
+		"--mqueue": "DEST", "--dir": "DEST", "--file": "FD DEST", "--bind-data": "FD DEST",
+		"--ro-bind-data": "FD DEST", "--symlink": "TARGET DEST", "--chmod": "OCTAL PATH", "--perms": "OCTAL",
+		"--size": "BYTES", "--seccomp": "FD", "--add-seccomp-fd": "FD", "--block-fd": "FD",
+		"--userns-block-fd": "FD", "--info-fd": "FD", "--allow": "GROUP[,GROUP...]", "--net": "MODE", "--net-backend": "NAME",
+		"--publish": "[IP:]PORT:PORT[/PROTO]", "-p": "[IP:]PORT:PORT[/PROTO]", "--net-allow": "RULE", "--net-deny": "RULE",
+		"--net-log": "FILE", "--net-dns": "IP[:PORT]", "--json-status-fd": "FD", "--cap-add": "CAP", "--cap-drop": "CAP",
+		"--memory": "SIZE", "--memory-high": "SIZE", "--memory-swap": "SIZE", "--cpus": "N", "--pids": "N",
+		"--io-weight": "N", "--cpu-weight": "N", "--timeout": "DURATION", "--timeout-grace": "DURATION",
+		"--rlimit": "NAME=SOFT[:HARD]", "--limits": "MODE",
+	}
+})
 
 // Help returns the --help text for the personality; prog is argv[0].
 func Help(p Personality, prog string) string {
@@ -61,11 +64,11 @@ func Help(p Personality, prog string) string {
 			b.WriteString("\n")
 		}
 		for _, name := range strings.Fields(g.names) {
-			f := flagTable[name]
+			f := flags()[name]
 			if f.only != "" && f.only != p {
 				continue
 			}
-			arg := argNames[name]
+			arg := argNames()[name]
 			if f.oneOrTwo {
 				arg = "SRC DEST"
 				if p == Sandbox {

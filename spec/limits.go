@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -80,17 +81,23 @@ type Rlimit struct {
 	KeepHard bool   `json:"keep_hard,omitempty"`
 }
 
-// rlimitInfo: Linux's resource numbers (the same on amd64 and arm64, the
-// asm-generic values) and whether the value is a byte count.
-var rlimitInfo = map[string]struct {
+// rlimitDef is a resource's Linux number (the same on amd64 and arm64, the
+// asm-generic values) and whether its value is a byte count.
+type rlimitDef struct {
 	res   int
 	bytes bool
-}{
-	"cpu": {0, false}, "fsize": {1, true}, "data": {2, true}, "stack": {3, true},
-	"core": {4, true}, "rss": {5, true}, "nproc": {6, false}, "nofile": {7, false},
-	"memlock": {8, true}, "as": {9, true}, "locks": {10, false}, "sigpending": {11, false},
-	"msgqueue": {12, true}, "nice": {13, false}, "rtprio": {14, false}, "rttime": {15, false},
 }
+
+// rlimitInfo maps the names --rlimit takes to their resources; built on
+// first use, as the option table is.
+var rlimitInfo = sync.OnceValue(func() map[string]rlimitDef {
+	return map[string]rlimitDef{
+		"cpu": {0, false}, "fsize": {1, true}, "data": {2, true}, "stack": {3, true},
+		"core": {4, true}, "rss": {5, true}, "nproc": {6, false}, "nofile": {7, false},
+		"memlock": {8, true}, "as": {9, true}, "locks": {10, false}, "sigpending": {11, false},
+		"msgqueue": {12, true}, "nice": {13, false}, "rtprio": {14, false}, "rttime": {15, false},
+	}
+})
 
 // RlimitNames lists the names --rlimit accepts, sorted.
 func RlimitNames() []string {
@@ -109,7 +116,7 @@ func ParseRlimit(s string) (Rlimit, error) {
 		return Rlimit{}, fmt.Errorf("want NAME=SOFT[:HARD], e.g. nofile=1024 or nofile=1024:4096")
 	}
 	name = strings.TrimPrefix(strings.ToLower(name), "rlimit_")
-	info, known := rlimitInfo[name]
+	info, known := rlimitInfo()[name]
 	if !known {
 		return Rlimit{}, fmt.Errorf("unknown resource %q (one of %s)", name, strings.Join(RlimitNames(), ", "))
 	}

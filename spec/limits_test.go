@@ -40,11 +40,11 @@ func TestParseRlimit(t *testing.T) {
 			t.Errorf("ParseRlimit(%q) = %+v, %v; want %+v", c.in, got, err, c.want)
 		}
 	}
-	if len(RlimitNames()) != len(rlimitInfo) {
-		t.Errorf("RlimitNames lists %d names, the table has %d", len(RlimitNames()), len(rlimitInfo))
+	if len(RlimitNames()) != len(rlimitInfo()) {
+		t.Errorf("RlimitNames lists %d names, the table has %d", len(RlimitNames()), len(rlimitInfo()))
 	}
 	for _, n := range RlimitNames() {
-		if _, ok := rlimitInfo[n]; !ok {
+		if _, ok := rlimitInfo()[n]; !ok {
 			t.Errorf("RlimitNames has %q, the table does not", n)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // UsageError is a bad command line. Flag names the option at fault, if any.
@@ -67,11 +68,13 @@ const maxArgs = 9000
 
 // lastWins are the options of which only the last one counts; bubblewrap
 // warns when they are repeated.
-var lastWins = map[string]bool{
-	"--chdir": true, "--exec-label": true, "--file-label": true, "--sync-fd": true, "--block-fd": true,
-	"--userns-block-fd": true, "--info-fd": true, "--json-status-fd": true, "--seccomp": true,
-	"--userns": true, "--userns2": true, "--pidns": true, "--uid": true, "--gid": true, "--hostname": true,
-}
+var lastWins = sync.OnceValue(func() map[string]bool {
+	return map[string]bool{
+		"--chdir": true, "--exec-label": true, "--file-label": true, "--sync-fd": true, "--block-fd": true,
+		"--userns-block-fd": true, "--info-fd": true, "--json-status-fd": true, "--seccomp": true,
+		"--userns": true, "--userns2": true, "--pidns": true, "--uid": true, "--gid": true, "--hostname": true,
+	}
+})
 
 // Parse turns argv (without the program name) into a Spec.
 func Parse(p Personality, args []string, opt Options) (*Spec, Action, error) {
@@ -138,7 +141,7 @@ func (ps *parser) parse(args []string, inFile bool) ([]string, error) {
 		if hasInline && ps.p == Bwrap {
 			name, hasInline = arg, false
 		}
-		f, ok := flagTable[name]
+		f, ok := flags()[name]
 		if !ok || (f.only != "" && f.only != ps.p) {
 			if ps.p == Bwrap {
 				return nil, usagef(arg, "Unknown option %s", arg)
@@ -167,7 +170,7 @@ func (ps *parser) parse(args []string, inFile bool) ([]string, error) {
 			vals = args[1 : 1+n]
 			args = args[1+n:]
 		}
-		if lastWins[name] && ps.seen[name] {
+		if lastWins()[name] && ps.seen[name] {
 			ps.s.Warnings = append(ps.s.Warnings, fmt.Sprintf("Only the last %s option will take effect", name))
 		}
 		ps.seen[name] = true

@@ -852,7 +852,7 @@ var bwrapArity = map[string]int{
 // TestBwrapOptionTable checks that the bwrap personality knows exactly
 // bubblewrap's options with bubblewrap's arity.
 func TestBwrapOptionTable(t *testing.T) {
-	for name, f := range flagTable {
+	for name, f := range flags() {
 		if f.only == Sandbox {
 			continue
 		}
@@ -866,7 +866,7 @@ func TestBwrapOptionTable(t *testing.T) {
 		}
 	}
 	for name := range bwrapArity {
-		if f, ok := flagTable[name]; !ok || f.only == Sandbox {
+		if f, ok := flags()[name]; !ok || f.only == Sandbox {
 			t.Errorf("bubblewrap option %s is missing from the bwrap personality", name)
 		}
 	}

@@ -111,7 +111,7 @@ func TestHelpListsEveryFlag(t *testing.T) {
 				listed = append(listed, f[0])
 			}
 		}
-		for name, f := range flagTable {
+		for name, f := range flags() {
 			in := slices.Contains(listed, name)
 			switch {
 			case (f.only == "" || f.only == p) && !in:
@@ -126,7 +126,7 @@ func TestHelpListsEveryFlag(t *testing.T) {
 				t.Errorf("%s --help lists %s twice", p, name)
 			}
 			seen[name] = true
-			if _, ok := flagTable[name]; !ok {
+			if _, ok := flags()[name]; !ok {
 				t.Errorf("%s --help lists %s, which is not an option", p, name)
 			}
 		}

@@ -235,7 +235,7 @@ func (p *Policy) checkAllow(r *rule) error {
 	if r.prefix.IsSingleIP() && p.isGateway(r.prefix.Addr()) {
 		return fmt.Errorf("%s is the host's loopback: use --net-allow-host-loopback (and --net-deny for the ports to keep closed)", r.prefix.Addr())
 	}
-	for _, d := range fixedRanges {
+	for _, d := range fixedRanges() {
 		if d.prefix.Bits() <= r.prefix.Bits() && d.prefix.Contains(r.prefix.Addr()) {
 			return fmt.Errorf("%s is never reachable: the host's loopback is reached at %s with --net-allow-host-loopback", d, gatewayOr(p.gateway))
 		}
