@@ -70,6 +70,53 @@ func TestUsernsBlockFD(t *testing.T) {
 	}
 }
 
+// TestParentDiesBeforePlan: init, cloned and waiting for its plan, ends by
+// itself when the parent dies before sending it (it reads EOF), so a signal
+// that kills the parent that early (the parent catches the forwarded
+// signals only from just before the plan goes out) leaves nothing behind.
+// The parent is held between the clone and the plan by --userns-block-fd.
+func TestParentDiesBeforePlan(t *testing.T) {
+	requireUser(t)
+	infoR, infoW, _ := os.Pipe()
+	blockR, blockW, _ := os.Pipe()
+	defer infoR.Close()
+	defer blockW.Close()
+	args := concat([]string{"--unshare-user", "--unshare-pid", "--info-fd", "3", "--userns-block-fd", "4"}, usrArgs(), []string{"true"})
+	cmd := exec.Command(bwrapBin, args...)
+	cmd.ExtraFiles = []*os.File{infoW, blockR}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	infoW.Close()
+	blockR.Close()
+	var info struct {
+		Pid int `json:"child-pid"`
+	}
+	b, err := io.ReadAll(infoR)
+	if err != nil || json.Unmarshal(b, &info) != nil || info.Pid == 0 {
+		cmd.Process.Kill()
+		t.Fatalf("info: %q %v", b, err)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	// init is not our child: it is gone, or a zombie of whoever reaps
+	// orphans here.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", info.Pid))
+		if err != nil {
+			return // gone
+		}
+		if f := strings.Fields(string(st[strings.LastIndexByte(string(st), ')')+1:])); len(f) > 0 && f[0] == "Z" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("init (pid %d) still runs 10 s after its parent was killed before the plan: %s", info.Pid, st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // TestBlockFDHoldsTheProgram: nothing runs until a byte arrives on --block-fd.
 func TestBlockFDHoldsTheProgram(t *testing.T) {
 	blockR, blockW, _ := os.Pipe()
