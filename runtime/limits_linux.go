@@ -142,7 +142,7 @@ func (p *parent) timeoutKill(t *timeout) {
 	if p.cgroup != nil {
 		p.cgroup.Kill() // also what left the pid namespace (--share-pid)
 	}
-	p.cmd.Process.Kill()
+	p.killInit()
 }
 
 // finishLimits reports what the limits did once the program has exited:

@@ -246,6 +246,7 @@ type parent struct {
 	ids  *userns.Plan
 
 	cmd                 *exec.Cmd
+	fast                *fastInit // the fast init, when it runs instead of cmd
 	ctlW, reportR, stat *os.File
 	closers             []*os.File
 	net                 *userNet
@@ -274,6 +275,15 @@ func (p *parent) pipe() (r, w *os.File, err error) {
 }
 
 func (p *parent) run() (int, error) {
+	if fp := compileFast(p.plan, p.opt.Argv0, p.cloneFlags()); fp != nil {
+		code, err := p.runFast(fp)
+		if err != errFastFallback {
+			return code, err
+		}
+		if p.opt.Logf != nil {
+			p.opt.Logf("fast init: fell back to the Go init")
+		}
+	}
 	s := p.s
 	ctlR, ctlW, err := p.pipe()
 	if err != nil {
@@ -424,11 +434,32 @@ func (p *parent) run() (int, error) {
 
 // abort kills the child after a failure in the parent, so nothing is left.
 func (p *parent) abort(err error) (int, error) {
-	if p.cmd != nil && p.cmd.Process != nil {
-		p.cmd.Process.Kill()
-		p.cmd.Wait()
+	p.killInit()
+	if p.cmd != nil || p.fast != nil {
+		p.waitInit()
 	}
 	return 0, err
+}
+
+// killInit kills init (through its pidfd for the fast init: no pid reuse).
+func (p *parent) killInit() {
+	switch {
+	case p.fast != nil:
+		p.fast.kill()
+	case p.cmd != nil && p.cmd.Process != nil:
+		p.cmd.Process.Kill()
+	}
+}
+
+// waitInit waits for init and returns its status; it may be called again.
+func (p *parent) waitInit() syscall.WaitStatus {
+	if p.fast != nil {
+		return p.fast.wait()
+	}
+	if p.cmd.ProcessState == nil {
+		p.cmd.Wait()
+	}
+	return p.cmd.ProcessState.Sys().(syscall.WaitStatus)
 }
 
 func (p *parent) cloneFlags() uintptr {
@@ -498,8 +529,7 @@ func (p *parent) supervise(pid int, sigs chan os.Signal) (int, error) {
 				return
 			}
 		}
-		p.cmd.Wait()
-		exitCh <- ExitCode(p.cmd.ProcessState.Sys().(syscall.WaitStatus))
+		exitCh <- ExitCode(p.waitInit())
 	}()
 	started := false
 	tmo := p.startTimeout()
@@ -509,17 +539,19 @@ func (p *parent) supervise(pid int, sigs chan os.Signal) (int, error) {
 			reportCh = nil
 			if r.ok {
 				<-exitCh
-				return 0, &SetupError{Msg: r.rep.Msg, BwrapMsg: r.rep.BwrapMsg, Hint: r.rep.Hint, Exit: r.rep.Exit}
+				return 0, p.setupFailed(r.rep)
 			}
 			started = true
+			p.started()
 		case code := <-exitCh:
 			if reportCh != nil {
 				// The child died before saying anything: read what it left.
 				r := <-reportCh
 				if r.ok {
-					return 0, &SetupError{Msg: r.rep.Msg, BwrapMsg: r.rep.BwrapMsg, Hint: r.rep.Hint, Exit: r.rep.Exit}
+					return 0, p.setupFailed(r.rep)
 				}
 				started = true
+				p.started()
 			}
 			if err := p.netFailure(); err != nil {
 				return 0, err // the stack failed and stopped the sandbox

@@ -653,3 +653,38 @@ func TestOpsAfterRootBind(t *testing.T) {
 		t.Fatalf("cwd under a default /tmp over --ro-bind / /: %s", r)
 	}
 }
+
+// TestFastInit: a plain bubblewrap sandbox with a pid namespace runs with the
+// fast init (the parent's own fork, running raw system calls: its
+// /proc/1/cmdline is the parent's), anything it does not take runs with the
+// Go init (an exec of our binary), and a failure of the fast init hands the
+// start to the Go init, whose messages are bubblewrap's.
+func TestFastInit(t *testing.T) {
+	base := concat([]string{"--unshare-all"}, usrArgs(), []string{"--proc", "/proc", "--dev", "/dev"})
+	cmdline := func(extra ...string) []string {
+		r := bw(t, concat(base, extra, []string{"cat", "/proc/1/cmdline"})...)
+		mustCode(t, r, 0)
+		return strings.Split(strings.TrimSuffix(r.stdout, "\x00"), "\x00")
+	}
+	if a := cmdline(); a[0] != bwrapBin || strings.HasPrefix(a[1], "--stage-") {
+		t.Errorf("fast init: /proc/1/cmdline is %q, want the parent's (%s --unshare-all ...)", a, bwrapBin)
+	}
+	if a := cmdline("--remount-ro", "/usr"); len(a) < 2 || !strings.HasPrefix(a[1], "--stage-init") {
+		t.Errorf("Go init (--remount-ro): /proc/1/cmdline is %q, want the init stage", a)
+	}
+	r := bw(t, concat(base, []string{"sh", "-c", "echo $PWD; exit 3"})...)
+	mustCode(t, r, 3)
+	if wd, _ := os.Getwd(); strings.TrimSpace(r.stdout) != "/" && strings.TrimSpace(r.stdout) != wd {
+		t.Errorf("PWD inside is %q", r.stdout)
+	}
+	r = bw(t, concat(base, []string{"--ro-bind", "/no/such/path", "/x", "true"})...)
+	mustCode(t, r, 1)
+	if r.stderr != "bwrap: Can't find source path /no/such/path: No such file or directory\n" {
+		t.Errorf("missing source after the fall-back: %q", r.stderr)
+	}
+	r = bw(t, concat(base, []string{"no-such-command-xyz"})...)
+	mustCode(t, r, 1)
+	if r.stderr != "bwrap: execvp no-such-command-xyz: No such file or directory\n" {
+		t.Errorf("missing command after the fall-back: %q", r.stderr)
+	}
+}

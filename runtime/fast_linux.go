@@ -1,0 +1,723 @@
+package runtime
+
+import (
+	"path"
+	"sort"
+	"strings"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"sandbox/spec"
+)
+
+// The fast init: for the common sandbox (bubblewrap's personality, a pid
+// namespace, binds, symlinks, directories, tmpfs, /proc and /dev, nothing
+// that needs the Go init's other work), init is not an exec of our binary
+// but the parent's own fork, which runs a list of raw system calls compiled
+// here, in the parent, from the plan: the same calls the Go init makes, in
+// the same order. That spares a Go runtime start-up, the longest step of a
+// sandbox's start after its own (see the README's start-up table).
+//
+// The forked child may run no Go code that allocates, grows its stack or
+// touches the scheduler (its process has only the forking thread): it
+// interprets the list in one function that calls nothing but raw system
+// calls (fastrun_linux.go), with every buffer, string and struct prepared
+// here. It reports nothing in words: on any failure it writes a fixed
+// "fall back" report and exits, and the parent starts the sandbox again
+// with the Go init, which then fails (or not) with its own exact message.
+// Failures are rare (a missing source, an unknown command), and the retry
+// repeats only what the first attempt did inside namespaces that are gone.
+
+// fastOp is one step of the fast init.
+type fastOp struct {
+	kind uint8
+	// out is the slot (index+1) that takes the call's result; 0 for none.
+	out uint8
+	// With check, the result must be want.
+	check  bool
+	target int32
+	// in[i] is the slot (index+1) whose value replaces args[i]; 0 keeps it.
+	in [6]uint8
+	// An errno in ignore counts as success (out gets -1); one in skipIf
+	// jumps to target (anyErrno: every one).
+	ignore, skipIf [2]int16
+	nr             uintptr
+	args           [6]uintptr
+	want           uintptr
+	// ptr is the memory fkOr16, fkZero32, fkIsDir and fkExec (its
+	// environment table) read.
+	ptr unsafe.Pointer
+}
+
+// anyErrno in skipIf or ignore matches every errno.
+const anyErrno = -1
+
+const (
+	fkSys       = iota // a system call
+	fkClose            // close the fd in slot in[0], unless it holds -1; the slot becomes -1
+	fkSkipIfNeg        // jump to target if slot in[0] holds -1
+	fkOr16             // *(*uint16)(ptr) |= args[1]
+	fkZero32           // the args[1] uint32 words at ptr must be 0
+	fkIsDir            // jump to target if the stat_t at ptr is a directory
+	fkSet              // slot out = args[0], or slot in[0] if given
+	fkFork             // fork: the child goes on, the parent (out = pid) jumps to target
+	fkExec             // execve(args[0], args[1], env number slot in[2] of the table at ptr)
+	fkReap             // pid 1's loop (never returns)
+	fkJump             // jump to target
+	fkFail             // fail
+	fkCapDrop          // prctl(PR_CAPBSET_DROP, c) for c = 0..args[0], EINVAL allowed
+	fkCapCheck         // PR_CAPBSET_READ and PR_CAP_AMBIENT_IS_SET give 0 for c = 0..args[0]
+)
+
+// Slots the interpreter and the compiler agree on.
+const (
+	slotRoot     = iota // the new root (O_PATH)
+	slotCtl             // control pipe, read end
+	slotReport          // report pipe, write end
+	slotStat            // status pipe, write end
+	slotUmask           // the umask to restore
+	slotTmp             // a directory of one step
+	slotTmp2            // a file created as a mount point
+	slotTree            // a detached mount tree
+	slotSub             // a source opened by the op itself (/dev nodes, /proc/sys...)
+	slotEnv             // which environment (working directory) was chosen
+	slotProg            // the program's pid
+	slotFirstSrc        // the sources of the binds, in op order
+)
+
+// fastProg is a compiled fast init.
+type fastProg struct {
+	ops   []fastOp
+	slots []uintptr
+	// keep is what stays open in the child besides the three pipes'
+	// child ends (sorted): 0-2 and the caller's fds.
+	keep []int
+	// envs are the program's environments, one per working directory
+	// tried; envTab points at them; argv is the program's.
+	envs   [][]*byte
+	envTab []uintptr
+	argv   []*byte
+	// bufs holds every buffer and string the ops point to.
+	bufs [][]byte
+	// fallback is the report that asks the parent to start again with
+	// the Go init.
+	fallback []byte
+	// cloneFlags: the namespaces; bwrap: reap until no child is left.
+	cloneFlags uintptr
+	bwrap      bool
+}
+
+// fastFallbackExit marks the report that asks for the Go init.
+const (
+	fastFallbackExit = 255
+	fastFallbackMsg  = "fast init: fall back"
+)
+
+// fastEligible says whether plan can run with the fast init.
+func fastEligible(plan *Plan) bool {
+	s := plan.Spec
+	if s.Personality != spec.Bwrap || !plan.UseInit || !plan.PIDNS || !canFork(plan) || !s.Namespaces.User {
+		return false
+	}
+	if plan.NetBuiltin || s.Net.Mode == spec.NetUser || plan.Landlock || plan.Seccomp != nil || len(plan.UserFilters) > 0 ||
+		plan.Keep != 0 || plan.Console != "" || len(plan.InitFDs) > 0 {
+		return false
+	}
+	if s.InfoFD != spec.NoFD || s.JSONStatusFD != spec.NoFD || s.UsernsBlockFD != spec.NoFD || s.BlockFD != spec.NoFD ||
+		s.SyncFD != spec.NoFD || len(s.SeccompFDs) > 0 || s.DisableUserns || s.AssertUsernsDisabled ||
+		s.Limits.NeedsCgroup() || len(s.Limits.Rlimits) > 0 || len(s.Caps) > 0 || len(s.Command) == 0 {
+		return false
+	}
+	if !fastArch() {
+		return false
+	}
+	for _, op := range s.Ops {
+		switch op.Kind {
+		case spec.OpBind, spec.OpROBind, spec.OpDevBind:
+			if op.Source == "" || op.FD != spec.NoFD {
+				return false
+			}
+		case spec.OpSymlink, spec.OpDir, spec.OpTmpfs, spec.OpProc, spec.OpDev:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// fastCompiler builds a fastProg.
+type fastCompiler struct {
+	p     *fastProg
+	plan  *Plan
+	chunk []byte           // the free end of the last buffer
+	strs  map[string]*byte // strings already in it
+}
+
+// str returns a C string in the program's memory (the same string once).
+func (c *fastCompiler) str(s string) uintptr { return uintptr(unsafe.Pointer(c.strp(s))) }
+
+func (c *fastCompiler) strp(s string) *byte {
+	if p, ok := c.strs[s]; ok {
+		return p
+	}
+	b := c.alloc(len(s) + 1)
+	copy(b, s)
+	c.strs[s] = &b[0]
+	return &b[0]
+}
+
+// alloc returns n zeroed bytes, 8-aligned, from chunks that never move.
+func (c *fastCompiler) alloc(n int) []byte {
+	n8 := (n + 7) &^ 7
+	if len(c.chunk)+n8 > cap(c.chunk) {
+		c.chunk = make([]byte, 0, max(4096, n8))
+		c.p.bufs = append(c.p.bufs, c.chunk[:cap(c.chunk)])
+	}
+	b := c.chunk[len(c.chunk) : len(c.chunk)+n : len(c.chunk)+n]
+	c.chunk = c.chunk[:len(c.chunk)+n8]
+	return b
+}
+
+func (c *fastCompiler) bufp(n int) unsafe.Pointer { return unsafe.Pointer(&c.alloc(n)[0]) }
+
+func (c *fastCompiler) buf(n int) uintptr { return uintptr(c.bufp(n)) }
+
+func (c *fastCompiler) emit(op fastOp) int {
+	c.p.ops = append(c.p.ops, op)
+	return len(c.p.ops) - 1
+}
+
+// sys emits a system call (its failure fails the init) and returns its index.
+func (c *fastCompiler) sys(nr uintptr, args ...uintptr) int {
+	op := fastOp{kind: fkSys, nr: nr}
+	copy(op.args[:], args)
+	return c.emit(op)
+}
+
+func (c *fastCompiler) op(i int) *fastOp { return &c.p.ops[i] }
+
+// here is the index of the next op (a jump target).
+func (c *fastCompiler) here() int32 { return int32(len(c.p.ops)) }
+
+func (c *fastCompiler) closeSlot(slot int) {
+	c.emit(fastOp{kind: fkClose, in: [6]uint8{uint8(slot + 1)}})
+}
+
+// resolve emits openat2(root, p, flags, RESOLVE_IN_ROOT|NO_MAGICLINKS) into
+// slot, as Root.resolve.
+func (c *fastCompiler) resolve(p string, flags int, slot int) int {
+	how := (*unix.OpenHow)(c.bufp(int(unsafe.Sizeof(unix.OpenHow{}))))
+	how.Flags = uint64(flags | unix.O_CLOEXEC)
+	how.Resolve = unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS
+	i := c.sys(unix.SYS_OPENAT2, 0, c.str(rel(p)), uintptr(unsafe.Pointer(how)), unsafe.Sizeof(*how))
+	c.op(i).in[0] = slotRoot + 1
+	c.op(i).out = uint8(slot + 1)
+	return i
+}
+
+func rel(p string) string {
+	p = strings.TrimLeft(p, "/")
+	if p == "" {
+		return "."
+	}
+	return p
+}
+
+// mkdirIn emits mkdirat(dir of p, base of p, mode), EEXIST allowed.
+func (c *fastCompiler) mkdirIn(p string, mode uint32) {
+	c.resolve(path.Dir(p), unix.O_PATH|unix.O_DIRECTORY, slotTmp)
+	i := c.sys(unix.SYS_MKDIRAT, 0, c.str(path.Base(p)), uintptr(mode))
+	c.op(i).in[0] = slotTmp + 1
+	c.op(i).ignore[0] = int16(unix.EEXIST)
+	c.closeSlot(slotTmp)
+}
+
+// mkParents creates the missing parents of dest (Root.mkParents): every
+// ancestor, top down, EEXIST allowed; one that is not a directory fails
+// the next step's O_DIRECTORY.
+func (c *fastCompiler) mkParents(op spec.Op, dest string) {
+	p := path.Clean("/" + dest)
+	var chain []string
+	for d := path.Dir(p); d != "/"; d = path.Dir(d) {
+		chain = append(chain, d)
+	}
+	mode := bwrapParentMode(op)
+	for i := len(chain) - 1; i >= 0; i-- {
+		c.mkdirIn(chain[i], mode)
+	}
+}
+
+// bwrapParentMode is fs.Root.parentMode with BwrapParents, for the kinds
+// the fast init takes.
+func bwrapParentMode(op spec.Op) uint32 {
+	perms := op.Perms
+	if perms < 0 {
+		switch op.Kind {
+		case spec.OpDir, spec.OpTmpfs:
+			perms = 0o755
+		default:
+			perms = 0
+		}
+	}
+	mode := uint32(0o755)
+	if perms&0o070 == 0 {
+		mode &^= 0o050
+	}
+	if perms&0o007 == 0 {
+		mode &^= 0o005
+	}
+	return mode
+}
+
+// ensureDir makes dest a directory (Root.ensureDir): mkdir, EEXIST allowed,
+// then it must open as a directory.
+func (c *fastCompiler) ensureDir(op spec.Op, dest string, mode uint32) {
+	c.mkParents(op, dest)
+	p := path.Clean("/" + dest)
+	if p != "/" {
+		c.mkdirIn(p, mode)
+	}
+	c.resolve(p, unix.O_PATH|unix.O_DIRECTORY, slotTmp)
+	c.closeSlot(slotTmp)
+}
+
+// ensureFile makes dest a file to mount on (Root.ensureFile): created 0444
+// unless something is there; a directory there fails (EISDIR), as a
+// symlink does (ELOOP, where the Go init follows it: the fallback does).
+func (c *fastCompiler) ensureFile(op spec.Op, dest string) {
+	c.mkParents(op, dest)
+	p := path.Clean("/" + dest)
+	c.resolve(path.Dir(p), unix.O_PATH|unix.O_DIRECTORY, slotTmp)
+	i := c.sys(unix.SYS_OPENAT, 0, c.str(path.Base(p)), unix.O_CREAT|unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o444)
+	c.op(i).in[0] = slotTmp + 1
+	c.op(i).out = slotTmp2 + 1
+	c.op(i).ignore[0] = int16(unix.EEXIST)
+	c.closeSlot(slotTmp2)
+	c.closeSlot(slotTmp)
+}
+
+// bind mounts a recursive clone of the tree in slot src on dest with attr
+// (Root.bindFD with the new mount API; ENOSYS or EPERM fail, and the Go
+// init's fallback to mount(2) takes over).
+func (c *fastCompiler) bind(src int, dest string, attr uint64) {
+	c.resolve(dest, unix.O_PATH, slotTmp)
+	t := c.sys(unix.SYS_OPEN_TREE, 0, c.str(""), unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH|unix.AT_RECURSIVE)
+	c.op(t).in[0] = uint8(src + 1)
+	c.op(t).out = slotTree + 1
+	ma := (*unix.MountAttr)(c.bufp(int(unsafe.Sizeof(unix.MountAttr{}))))
+	ma.Attr_set = attr
+	s := c.sys(unix.SYS_MOUNT_SETATTR, 0, c.str(""), unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, uintptr(unsafe.Pointer(ma)), unsafe.Sizeof(*ma))
+	c.op(s).in[0] = slotTree + 1
+	m := c.sys(unix.SYS_MOVE_MOUNT, 0, c.str(""), 0, c.str(""), unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+	c.op(m).in[0], c.op(m).in[2] = slotTree+1, slotTmp+1
+	c.closeSlot(slotTree)
+	c.closeSlot(slotTmp)
+	c.mounted(dest)
+}
+
+// mounted reopens the root after a mount on "/" (Root.mounted).
+func (c *fastCompiler) mounted(dest string) {
+	if path.Clean("/"+dest) != "/" {
+		return
+	}
+	o := c.sys(unix.SYS_OPENAT, atFDCWD, c.str(fsRootDir), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC)
+	c.op(o).out = slotTmp + 1
+	c.closeSlot(slotRoot)
+	c.emit(fastOp{kind: fkSet, out: slotRoot + 1, in: [6]uint8{slotTmp + 1}})
+	c.emit(fastOp{kind: fkSet, out: slotTmp + 1, args: [6]uintptr{^uintptr(0)}})
+}
+
+// mountAt mounts a new filesystem on dest (Root.mountAt), with the
+// directory as working directory: mount(2) on "." reaches what the Go
+// init's /proc/self/fd/N reaches.
+func (c *fastCompiler) mountAt(dest, fstype string, flags uintptr, data string) {
+	c.resolve(dest, unix.O_PATH|unix.O_DIRECTORY, slotTmp)
+	ch := c.sys(unix.SYS_FCHDIR, 0)
+	c.op(ch).in[0] = slotTmp + 1
+	var d uintptr
+	if data != "" {
+		d = c.str(data)
+	}
+	c.sys(unix.SYS_MOUNT, c.str(fstype), c.str("."), c.str(fstype), flags, d)
+	c.closeSlot(slotTmp)
+	c.mounted(dest)
+}
+
+// atFDCWD is AT_FDCWD as a system call argument.
+const atFDCWD = ^uintptr(-unix.AT_FDCWD - 1) // -100 as the kernel reads it
+
+// Where the Go init builds the root (fs/root_linux.go).
+const (
+	fsStageDir = "/tmp"
+	fsRootDir  = "/tmp/root"
+	fsDataDir  = "/tmp/data"
+)
+
+// compileFast compiles plan for the fast init; nil if it is not eligible.
+// argv0 names the process (PR_SET_NAME), as the Go init does.
+func compileFast(plan *Plan, argv0 string, cloneFlags uintptr) *fastProg {
+	if !fastEligible(plan) {
+		return nil
+	}
+	s := plan.Spec
+	c := &fastCompiler{p: &fastProg{cloneFlags: cloneFlags, bwrap: true}, plan: plan, strs: map[string]*byte{}}
+	c.p.ops = make([]fastOp, 0, 96+48*len(s.Ops))
+	srcSlot := map[int]int{}
+	for i, op := range s.Ops {
+		switch op.Kind {
+		case spec.OpBind, spec.OpROBind, spec.OpDevBind:
+			srcSlot[i] = slotFirstSrc + len(srcSlot)
+		}
+	}
+	if slotFirstSrc+len(srcSlot) > 250 {
+		return nil
+	}
+	c.p.slots = make([]uintptr, slotFirstSrc+len(srcSlot))
+	for i := range c.p.slots {
+		c.p.slots[i] = ^uintptr(0)
+	}
+
+	// The death signal (a parent that died before it is seen as EOF on
+	// ctl: getppid says 0 in a new pid namespace), the name, the go-ahead
+	// (the maps are written), not dumpable (the program runs as our uid).
+	if s.DieWithParent {
+		c.sys(unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL))
+	}
+	c.sys(unix.SYS_PRCTL, unix.PR_SET_NAME, c.str(path.Base(argv0)))
+	r := c.sys(unix.SYS_READ, 0, c.buf(8), 1)
+	c.op(r).in[0] = slotCtl + 1
+	c.op(r).check, c.op(r).want = true, 1
+	c.sys(unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, 0)
+	u := c.sys(unix.SYS_UMASK, 0)
+	c.op(u).out = slotUmask + 1
+
+	// setup (init_linux.go): hostname, loopback (net.LoopbackUp).
+	if s.Namespaces.UTS && s.HostnameSet {
+		c.sys(unix.SYS_SETHOSTNAME, c.str(s.Hostname), uintptr(len(s.Hostname)))
+	}
+	if s.Namespaces.Net {
+		so := c.sys(unix.SYS_SOCKET, unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		c.op(so).out = slotTmp + 1
+		ifr := c.bufp(40) // struct ifreq: the name, then the flags
+		copy(unsafe.Slice((*byte)(ifr), 16), "lo")
+		g := c.sys(unix.SYS_IOCTL, 0, unix.SIOCGIFFLAGS, uintptr(ifr))
+		c.op(g).in[0] = slotTmp + 1
+		c.emit(fastOp{kind: fkOr16, ptr: unsafe.Add(ifr, 16), args: [6]uintptr{1: unix.IFF_UP}})
+		st := c.sys(unix.SYS_IOCTL, 0, unix.SIOCSIFFLAGS, uintptr(ifr))
+		c.op(st).in[0] = slotTmp + 1
+		c.closeSlot(slotTmp)
+	}
+
+	// fs.Open: every source first, then the staging and root tmpfs.
+	for i, op := range s.Ops {
+		slot, ok := srcSlot[i]
+		if !ok {
+			continue
+		}
+		o := c.sys(unix.SYS_OPENAT, atFDCWD, c.str(op.Source), unix.O_PATH|unix.O_CLOEXEC)
+		c.op(o).out = uint8(slot + 1)
+		if op.Try {
+			// Skipped when missing; otherwise the Go init reports it.
+			c.op(o).ignore[0] = int16(unix.ENOENT)
+		}
+	}
+	c.sys(unix.SYS_MOUNT, c.str(""), c.str("/"), c.str(""), unix.MS_SLAVE|unix.MS_REC, 0)
+	c.sys(unix.SYS_MOUNT, c.str("tmpfs"), c.str(fsStageDir), c.str("tmpfs"), unix.MS_NOSUID|unix.MS_NODEV, c.str(""))
+	c.sys(unix.SYS_MOUNT, c.str(""), c.str(fsStageDir), c.str(""), unix.MS_UNBINDABLE, 0)
+	c.sys(unix.SYS_MKDIRAT, atFDCWD, c.str(fsDataDir), 0o700)
+	c.sys(unix.SYS_MOUNT, c.str("tmpfs"), c.str(fsDataDir), c.str("tmpfs"), unix.MS_NOSUID|unix.MS_NODEV, c.str(""))
+	c.sys(unix.SYS_MKDIRAT, atFDCWD, c.str(fsRootDir), 0o755)
+	c.sys(unix.SYS_MOUNT, c.str("tmpfs"), c.str(fsRootDir), c.str("tmpfs"), unix.MS_NOSUID|unix.MS_NODEV, c.str(""))
+	c.sys(unix.SYS_FCHMODAT, atFDCWD, c.str(fsRootDir), 0o755)
+	ro := c.sys(unix.SYS_OPENAT, atFDCWD, c.str(fsRootDir), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC)
+	c.op(ro).out = slotRoot + 1
+
+	// fs.Apply, op by op.
+	for i, op := range s.Ops {
+		switch op.Kind {
+		case spec.OpBind, spec.OpROBind, spec.OpDevBind:
+			c.compileBind(op, srcSlot[i])
+		case spec.OpSymlink:
+			c.mkParents(op, op.Dest)
+			p := path.Clean("/" + op.Dest)
+			c.resolve(path.Dir(p), unix.O_PATH|unix.O_DIRECTORY, slotTmp)
+			// EEXIST fails: the Go init compares the targets.
+			l := c.sys(unix.SYS_SYMLINKAT, c.str(op.Source), 0, c.str(path.Base(p)))
+			c.op(l).in[1] = slotTmp + 1
+			c.closeSlot(slotTmp)
+		case spec.OpDir:
+			mode := uint32(0o755)
+			if op.Perms >= 0 {
+				mode = uint32(op.Perms)
+			}
+			c.ensureDir(op, op.Dest, mode)
+		case spec.OpTmpfs:
+			c.ensureDir(op, op.Dest, 0o755)
+			mode := op.Perms
+			if mode < 0 {
+				mode = 0o755
+			}
+			data := "mode=" + octalC(uint32(mode))
+			if op.Size > 0 {
+				data += ",size=" + itoa(op.Size)
+			}
+			c.mountAt(op.Dest, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, data)
+		case spec.OpProc:
+			c.compileProc(op)
+		case spec.OpDev:
+			c.compileDev(op)
+		}
+	}
+
+	// PivotRoot: the sources and the root closed, pivot_root(".", "."),
+	// the old root made private and detached.
+	for _, slot := range srcSlot {
+		c.closeSlot(slot)
+	}
+	c.closeSlot(slotRoot)
+	c.sys(unix.SYS_CHDIR, c.str(fsRootDir))
+	c.sys(unix.SYS_PIVOT_ROOT, c.str("."), c.str("."))
+	c.sys(unix.SYS_MOUNT, c.str(""), c.str("."), c.str(""), unix.MS_PRIVATE|unix.MS_REC, 0)
+	c.sys(unix.SYS_UMOUNT2, c.str("."), unix.MNT_DETACH)
+	c.sys(unix.SYS_CHDIR, c.str("/"))
+	um := c.sys(unix.SYS_UMASK, 0)
+	c.op(um).in[0] = slotUmask + 1
+
+	// confine: the working directory (and PWD), then secure.DropCaps with
+	// nothing kept: the bounding set, the ambient set, capset,
+	// no_new_privs, and every set read back.
+	c.compileCwd()
+	last := uintptr(plan.LastCap)
+	c.emit(fastOp{kind: fkCapDrop, args: [6]uintptr{last}})
+	a := c.sys(unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+	c.op(a).ignore[0] = int16(unix.EINVAL)
+	hdr := (*unix.CapUserHeader)(c.bufp(int(unsafe.Sizeof(unix.CapUserHeader{}))))
+	hdr.Version = unix.LINUX_CAPABILITY_VERSION_3
+	c.sys(unix.SYS_CAPSET, uintptr(unsafe.Pointer(hdr)), c.buf(2*int(unsafe.Sizeof(unix.CapUserData{}))))
+	c.sys(unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+	hdr2 := (*unix.CapUserHeader)(c.bufp(int(unsafe.Sizeof(unix.CapUserHeader{}))))
+	hdr2.Version = unix.LINUX_CAPABILITY_VERSION_3
+	got := c.bufp(2 * int(unsafe.Sizeof(unix.CapUserData{})))
+	c.sys(unix.SYS_CAPGET, uintptr(unsafe.Pointer(hdr2)), uintptr(got))
+	c.emit(fastOp{kind: fkZero32, ptr: got, args: [6]uintptr{1: 6}})
+	c.emit(fastOp{kind: fkCapCheck, args: [6]uintptr{last}})
+
+	// forkProgram: the program's process (setsid, death signal, the
+	// caller's fds inherited, every signal unblocked, execve); init
+	// closes the report (the parent reads EOF once the program's execve
+	// has closed the last copy) and the caller's fds, then reaps.
+	fork := c.emit(fastOp{kind: fkFork, out: slotProg + 1})
+	if s.NewSession {
+		c.sys(unix.SYS_SETSID)
+	}
+	c.sys(unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL))
+	for _, fd := range plan.PassFDs {
+		c.sys(unix.SYS_FCNTL, uintptr(fd), unix.F_SETFD, 0)
+	}
+	c.sys(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, c.buf(8), 0, 8)
+	c.compileExec()
+	c.op(fork).target = c.here()
+	c.closeSlot(slotReport)
+	for _, fd := range plan.PassFDs {
+		cl := c.sys(unix.SYS_CLOSE, uintptr(fd))
+		c.op(cl).ignore[0] = int16(unix.EBADF)
+	}
+	c.emit(fastOp{kind: fkReap})
+
+	c.p.keep = append([]int{0, 1, 2}, plan.PassFDs...)
+	sort.Ints(c.p.keep)
+	rep, err := spec.MarshalWire(&Report{Msg: fastFallbackMsg, Exit: fastFallbackExit})
+	if err != nil {
+		return nil
+	}
+	c.p.fallback = rep
+	return c.p
+}
+
+func (c *fastCompiler) compileBind(op spec.Op, slot int) {
+	skip := c.emit(fastOp{kind: fkSkipIfNeg, in: [6]uint8{uint8(slot + 1)}})
+	st := c.bufp(int(unsafe.Sizeof(unix.Stat_t{})))
+	f := c.sys(unix.SYS_FSTAT, 0, uintptr(st))
+	c.op(f).in[0] = uint8(slot + 1)
+	// The mount point is a directory or a file, as the source.
+	isDir := c.emit(fastOp{kind: fkIsDir, ptr: st})
+	c.ensureFile(op, op.Dest)
+	jmp := c.emit(fastOp{kind: fkJump})
+	c.op(isDir).target = c.here()
+	c.ensureDir(op, op.Dest, 0o755)
+	c.op(jmp).target = c.here()
+	attr := uint64(unix.MOUNT_ATTR_NOSUID)
+	if op.Kind != spec.OpDevBind {
+		attr |= unix.MOUNT_ATTR_NODEV
+	}
+	if op.Kind == spec.OpROBind {
+		attr |= unix.MOUNT_ATTR_RDONLY
+	}
+	c.bind(slot, op.Dest, attr)
+	c.op(skip).target = c.here()
+}
+
+// compileProc is Root.Proc with a pid namespace: a new procfs, then what is
+// writable of sys, sysrq-trigger, irq and bus bound read-only over itself.
+func (c *fastCompiler) compileProc(op spec.Op) {
+	c.ensureDir(op, op.Dest, 0o755)
+	c.mountAt(op.Dest, "proc", unix.MS_NOSUID|unix.MS_NOEXEC|unix.MS_NODEV, "")
+	for _, sub := range []string{"sys", "sysrq-trigger", "irq", "bus"} {
+		p := path.Join(op.Dest, sub)
+		o := c.resolve(p, unix.O_PATH, slotSub)
+		c.op(o).skipIf[0] = anyErrno // missing: nothing to cover
+		a := c.sys(unix.SYS_FACCESSAT2, 0, c.str(""), unix.W_OK, unix.AT_EMPTY_PATH)
+		c.op(a).in[0] = slotSub + 1
+		c.op(a).skipIf = [2]int16{int16(unix.EACCES), int16(unix.EROFS)}
+		c.bind(slotSub, p, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
+		c.op(o).target, c.op(a).target = c.here(), c.here()
+		c.closeSlot(slotSub)
+	}
+}
+
+// compileDev is Root.Dev without a console: a tmpfs, the harmless device
+// nodes bound from the host, the standard symlinks, shm and a devpts.
+func (c *fastCompiler) compileDev(op spec.Op) {
+	c.ensureDir(op, op.Dest, 0o755)
+	c.mountAt(op.Dest, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755")
+	for _, n := range []string{"null", "zero", "full", "random", "urandom", "tty"} {
+		dest := path.Join(op.Dest, n)
+		o := c.sys(unix.SYS_OPENAT, atFDCWD, c.str("/dev/"+n), unix.O_PATH|unix.O_CLOEXEC)
+		c.op(o).out = slotSub + 1
+		c.ensureFile(op, dest)
+		c.bind(slotSub, dest, unix.MOUNT_ATTR_NOSUID)
+		c.closeSlot(slotSub)
+	}
+	for _, l := range [][2]string{
+		{"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
+		{"/proc/self/fd", "fd"}, {"/proc/kcore", "core"}, {"pts/ptmx", "ptmx"},
+	} {
+		c.resolve(op.Dest, unix.O_PATH|unix.O_DIRECTORY, slotTmp)
+		sl := c.sys(unix.SYS_SYMLINKAT, c.str(l[0]), 0, c.str(l[1]))
+		c.op(sl).in[1] = slotTmp + 1
+		c.closeSlot(slotTmp)
+	}
+	for _, d := range []string{"shm", "pts"} {
+		c.mkdirIn(path.Join(path.Clean("/"+op.Dest), d), 0o755)
+	}
+	c.mountAt(path.Join(op.Dest, "pts"), "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620")
+}
+
+// compileCwd emits chooseCwd: --chdir must work (else the Go init says
+// why); without it the caller's working directory, else $HOME, else /.
+// slotEnv records which, for PWD.
+func (c *fastCompiler) compileCwd() {
+	s := c.plan.Spec
+	var dirs []string
+	if s.Chdir != "" {
+		dirs = []string{s.Chdir}
+	} else {
+		for _, d := range []string{c.plan.Cwd, c.plan.Home} {
+			if d != "" {
+				dirs = append(dirs, d)
+			}
+		}
+		dirs = append(dirs, "/")
+	}
+	var ends []int
+	for i, d := range dirs {
+		env := spec.ApplyEnv(c.plan.Env, []spec.EnvOp{{Kind: spec.EnvSet, Name: "PWD", Value: d}})
+		c.p.envs = append(c.p.envs, c.strv(env))
+		ch := c.sys(unix.SYS_CHDIR, c.str(d))
+		if s.Chdir == "" {
+			if i == len(dirs)-1 {
+				c.op(ch).ignore[0] = anyErrno // "/", as the Go init: not checked
+			} else {
+				c.op(ch).skipIf[0] = anyErrno // the next one
+			}
+		}
+		c.emit(fastOp{kind: fkSet, out: slotEnv + 1, args: [6]uintptr{uintptr(i)}})
+		ends = append(ends, c.emit(fastOp{kind: fkJump}))
+		c.op(ch).target = c.here()
+	}
+	for _, e := range ends {
+		c.op(e).target = c.here()
+	}
+}
+
+// compileExec emits lookPath and the execve: a command with a slash as is;
+// else each PATH entry (default /bin:/usr/bin) that is there, is not a
+// directory and passes access(X_OK). Nothing found fails: the Go init
+// tells command not found from permission denied.
+func (c *fastCompiler) compileExec() {
+	s := c.plan.Spec
+	argv := append([]string(nil), s.Command...)
+	if s.Argv0 != "" {
+		argv[0] = s.Argv0
+	}
+	c.p.argv = c.strv(argv)
+	c.p.envTab = make([]uintptr, len(c.p.envs))
+	for i, e := range c.p.envs {
+		c.p.envTab[i] = uintptr(unsafe.Pointer(&e[0]))
+	}
+	argvp := uintptr(unsafe.Pointer(&c.p.argv[0]))
+	envTab := unsafe.Pointer(&c.p.envTab[0])
+	cmd := s.Command[0]
+	if strings.Contains(cmd, "/") {
+		c.emit(fastOp{kind: fkExec, args: [6]uintptr{c.str(cmd), argvp}, ptr: envTab, in: [6]uint8{2: slotEnv + 1}})
+		c.emit(fastOp{kind: fkFail})
+		return
+	}
+	if cmd != "" {
+		pathEnv := envValue(c.plan.Env, "PATH")
+		if pathEnv == "" {
+			pathEnv = "/bin:/usr/bin"
+		}
+		for _, dir := range strings.Split(pathEnv, ":") {
+			if dir == "" {
+				dir = "."
+			}
+			p := c.str(dir + "/" + cmd)
+			st := c.bufp(int(unsafe.Sizeof(unix.Stat_t{})))
+			f := c.sys(unix.SYS_NEWFSTATAT, atFDCWD, p, uintptr(st), 0)
+			c.op(f).skipIf[0] = anyErrno
+			d := c.emit(fastOp{kind: fkIsDir, ptr: st})
+			a := c.sys(unix.SYS_FACCESSAT, atFDCWD, p, unix.X_OK)
+			c.op(a).skipIf[0] = anyErrno
+			c.emit(fastOp{kind: fkExec, args: [6]uintptr{p, argvp}, ptr: envTab, in: [6]uint8{2: slotEnv + 1}})
+			c.emit(fastOp{kind: fkFail}) // found but not executed
+			next := c.here()
+			c.op(f).target, c.op(d).target, c.op(a).target = next, next, next
+		}
+	}
+	c.emit(fastOp{kind: fkFail})
+}
+
+// strv makes a NULL-terminated array of C strings.
+func (c *fastCompiler) strv(ss []string) []*byte {
+	v := make([]*byte, len(ss)+1)
+	for i, s := range ss {
+		v[i] = c.strp(s)
+	}
+	return v
+}
+
+// octalC formats as fmt's %#o does.
+func octalC(v uint32) string {
+	if v == 0 {
+		return "0"
+	}
+	var b []byte
+	for ; v > 0; v >>= 3 {
+		b = append([]byte{byte('0' + v&7)}, b...)
+	}
+	return "0" + string(b)
+}
+
+func itoa(v int64) string {
+	if v == 0 {
+		return "0"
+	}
+	var b []byte
+	for ; v > 0; v /= 10 {
+		b = append([]byte{byte('0' + v%10)}, b...)
+	}
+	return string(b)
+}

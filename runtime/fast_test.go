@@ -1,0 +1,220 @@
+package runtime
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
+
+	"sandbox/spec"
+)
+
+// caseA is the start-up benchmark's case (a) in bubblewrap's words.
+var caseA = []string{"--unshare-all", "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin",
+	"--symlink", "usr/lib", "/lib", "--proc", "/proc", "--dev", "/dev", "true"}
+
+// fastTestPlan builds the plan Run would, for bubblewrap's args.
+func fastTestPlan(t *testing.T, args ...string) *Plan {
+	t.Helper()
+	s, _, err := spec.Parse(spec.Bwrap, args, spec.Options{RealUID: 1000, RealGID: 1000})
+	if err != nil {
+		t.Fatalf("parse %q: %v", args, err)
+	}
+	return &Plan{Spec: s, Env: []string{"PATH=/usr/bin:/bin", "HOME=/home/u"}, Cwd: "/home/u/src", Home: "/home/u",
+		LastCap: 40, PIDNS: s.Namespaces.PID, UseInit: s.Namespaces.PID && !s.AsPID1}
+}
+
+// TestFastEligible: the fast init takes the common bubblewrap sandbox and
+// leaves everything else to the Go init.
+func TestFastEligible(t *testing.T) {
+	if !fastArch() {
+		t.Skip("the fast init knows amd64 and arm64 only")
+	}
+	filter := []bpf.RawInstruction{{Op: 0x06, K: 0x7fff0000}}
+	cases := []struct {
+		name string
+		args []string
+		edit func(*Plan)
+		want bool
+	}{
+		{"case (a)", caseA, nil, true},
+		{"ro-bind / /", []string{"--unshare-all", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true"}, nil, true},
+		{"binds, dir, tmpfs, hostname, chdir", []string{"--unshare-all", "--bind", "/tmp", "/tmp", "--dev-bind", "/dev/null", "/null",
+			"--ro-bind-try", "/nonexistent", "/x", "--dir", "/d", "--perms", "0700", "--tmpfs", "/t", "--hostname", "h",
+			"--chdir", "/", "--new-session", "--die-with-parent", "--setenv", "A", "b", "true"}, nil, true},
+		{"no pid namespace", []string{"--unshare-user", "--ro-bind", "/", "/", "true"}, nil, false},
+		{"--as-pid-1", []string{"--unshare-all", "--as-pid-1", "--ro-bind", "/", "/", "true"}, nil, false},
+		{"--info-fd", append([]string{"--info-fd", "1"}, caseA...), nil, false},
+		{"--json-status-fd", append([]string{"--json-status-fd", "1"}, caseA...), nil, false},
+		{"--userns-block-fd", caseA, func(p *Plan) { p.Spec.UsernsBlockFD = 0 }, false},
+		{"--block-fd", append([]string{"--block-fd", "0"}, caseA...), nil, false},
+		{"--sync-fd", append([]string{"--sync-fd", "1"}, caseA...), nil, false},
+		{"--lock-file", append([]string{"--lock-file", "/usr/x"}, caseA...), nil, false},
+		{"--cap-add", append([]string{"--cap-add", "CAP_CHOWN"}, caseA...), nil, false},
+		{"--file", append([]string{"--file", "0", "/f"}, caseA...), nil, false},
+		{"--bind-data", append([]string{"--bind-data", "0", "/f"}, caseA...), nil, false},
+		{"--chmod", append([]string{"--chmod", "0700", "/usr"}, caseA...), nil, false},
+		{"--remount-ro", append([]string{"--remount-ro", "/usr"}, caseA...), nil, false},
+		{"--mqueue", append([]string{"--mqueue", "/mq"}, caseA...), nil, false},
+		{"--tmp-overlay", append([]string{"--overlay-src", "/usr", "--tmp-overlay", "/o"}, caseA...), nil, false},
+		{"--bind-fd", append([]string{"--bind-fd", "0", "/f"}, caseA...), nil, false},
+		{"--disable-userns", append([]string{"--unshare-user", "--disable-userns"}, caseA...), nil, false},
+		{"--seccomp", append([]string{"--seccomp", "0"}, caseA...), nil, false},
+		{"a console", caseA, func(p *Plan) { p.Console = "/dev/pts/0" }, false},
+		{"capabilities kept", caseA, func(p *Plan) { p.Keep = 1 }, false},
+		{"a default seccomp filter", caseA, func(p *Plan) { p.Seccomp = filter }, false},
+		{"landlock", caseA, func(p *Plan) { p.Landlock = true }, false},
+		{"fds only init needs", caseA, func(p *Plan) { p.InitFDs = []int{5} }, false},
+		{"the sandbox personality", caseA, func(p *Plan) { p.Spec.Personality = spec.Sandbox }, false},
+	}
+	for _, c := range cases {
+		p := fastTestPlan(t, c.args...)
+		if c.edit != nil {
+			c.edit(p)
+		}
+		if got := fastEligible(p); got != c.want {
+			t.Errorf("%s: fastEligible = %v, want %v", c.name, got, c.want)
+		}
+		if fp := compileFast(p, "bwrap", 0); (fp != nil) != c.want {
+			t.Errorf("%s: compileFast gave a program: %v, want %v", c.name, fp != nil, c.want)
+		}
+	}
+}
+
+// cstr reads the C string at p, in one of fp's buffers.
+func cstr(fp *fastProg, p uintptr) string {
+	for _, b := range fp.bufs {
+		start := uintptr(unsafe.Pointer(&b[0]))
+		if p >= start && p < start+uintptr(len(b)) {
+			s := b[p-start:]
+			if i := bytes.IndexByte(s, 0); i >= 0 {
+				return string(s[:i])
+			}
+		}
+	}
+	return ""
+}
+
+// TestCompileFast checks the shape of case (a)'s program: every jump and
+// slot in range, the sources opened before the first mount, the root built
+// in the Go init's order, the capabilities dropped before the fork, the
+// program looked up along PATH, and the fall-back report that the parent
+// recognises.
+func TestCompileFast(t *testing.T) {
+	if !fastArch() {
+		t.Skip("the fast init knows amd64 and arm64 only")
+	}
+	p := fastTestPlan(t, caseA...)
+	p.PassFDs = []int{7}
+	fp := compileFast(p, "/usr/local/bin/bwrap", unix.CLONE_NEWUSER|unix.CLONE_NEWPID)
+	if fp == nil {
+		t.Fatal("case (a) is not eligible")
+	}
+	var order []string
+	for i, op := range fp.ops {
+		if op.target < 0 || int(op.target) > len(fp.ops) {
+			t.Errorf("op %d jumps to %d of %d", i, op.target, len(fp.ops))
+		}
+		for _, s := range append(op.in[:], op.out) {
+			if int(s) > len(fp.slots) {
+				t.Errorf("op %d uses slot %d of %d", i, s, len(fp.slots))
+			}
+		}
+		switch {
+		case op.kind == fkSys && op.nr == unix.SYS_OPENAT && cstr(fp, op.args[1]) == "/usr":
+			order = append(order, "open /usr")
+		case op.kind == fkSys && op.nr == unix.SYS_MOUNT:
+			order = append(order, "mount "+cstr(fp, op.args[0])+" "+cstr(fp, op.args[1]))
+		case op.kind == fkSys && op.nr == unix.SYS_MOVE_MOUNT:
+			order = append(order, "move_mount")
+		case op.kind == fkSys && op.nr == unix.SYS_SYMLINKAT:
+			order = append(order, "symlink "+cstr(fp, op.args[0])+" "+cstr(fp, op.args[2]))
+		case op.kind == fkSys && op.nr == unix.SYS_PIVOT_ROOT:
+			order = append(order, "pivot_root")
+		case op.kind == fkSys && op.nr == unix.SYS_CAPSET:
+			order = append(order, "capset")
+		case op.kind == fkFork:
+			order = append(order, "fork")
+		case op.kind == fkExec:
+			order = append(order, "execve "+cstr(fp, op.args[0]))
+		case op.kind == fkReap:
+			order = append(order, "reap")
+		}
+	}
+	got := strings.Join(order, "\n")
+	want := strings.Join([]string{
+		"open /usr",
+		"mount  /", "mount tmpfs /tmp", "mount  /tmp", "mount tmpfs /tmp/data", "mount tmpfs /tmp/root",
+		"move_mount",
+		"symlink usr/bin bin", "symlink usr/lib lib",
+		"mount proc .",
+		"mount tmpfs .",
+		"move_mount", "move_mount", "move_mount", "move_mount", "move_mount", "move_mount",
+		"symlink /proc/self/fd/0 stdin", "symlink /proc/self/fd/1 stdout", "symlink /proc/self/fd/2 stderr",
+		"symlink /proc/self/fd fd", "symlink /proc/kcore core", "symlink pts/ptmx ptmx",
+		"mount devpts .",
+		"pivot_root", "mount  .",
+		"capset",
+		"fork",
+		"execve /usr/bin/true", "execve /bin/true",
+		"reap",
+	}, "\n")
+	// /proc's read-only covers are binds too, skipped at run time when
+	// nothing is writable: drop them from the comparison.
+	got = strings.Replace(got, "mount proc .\nmove_mount\nmove_mount\nmove_mount\nmove_mount\n", "mount proc .\n", 1)
+	if got != want {
+		t.Errorf("order:\n%s\nwant:\n%s", got, want)
+	}
+	caps := 0
+	for _, op := range fp.ops {
+		if (op.kind == fkCapDrop || op.kind == fkCapCheck) && op.args[0] == uintptr(p.LastCap) {
+			caps++
+		}
+	}
+	if caps != 2 {
+		t.Errorf("%d capability loops up to %d: want the bounding-set drop and the read-back", caps, p.LastCap)
+	}
+	if !strings.Contains(string(fp.fallback), fastFallbackMsg) {
+		t.Errorf("fallback report %q lacks its marker", fp.fallback)
+	}
+	if len(fp.keep) != 4 || fp.keep[3] != 7 {
+		t.Errorf("kept fds %v, want 0 1 2 7", fp.keep)
+	}
+	// Every environment sets PWD to the directory it goes with.
+	for i, want := range []string{"/home/u/src", "/home/u", "/"} {
+		env := fp.envs[i]
+		found := false
+		for _, b := range env[:len(env)-1] {
+			if cstr(fp, uintptr(unsafe.Pointer(b))) == "PWD="+want {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("environment %d lacks PWD=%s", i, want)
+		}
+	}
+	if name := cstr(fp, fp.ops[0].args[1]); fp.ops[0].nr != unix.SYS_PRCTL || name != "bwrap" {
+		t.Errorf("first op names the process %q, want bwrap", name)
+	}
+}
+
+// TestFastFormats: the tmpfs options read as the Go init's fmt gives them.
+func TestFastFormats(t *testing.T) {
+	for _, c := range []struct {
+		mode uint32
+		want string
+	}{{0o755, "0755"}, {0, "0"}, {0o1777, "01777"}, {0o7, "07"}} {
+		if got := octalC(c.mode); got != c.want {
+			t.Errorf("octalC(%o) = %q, want %q", c.mode, got, c.want)
+		}
+	}
+	for _, v := range []int64{0, 7, 1 << 20, 123456789} {
+		if got, want := itoa(v), strconv.FormatInt(v, 10); got != want {
+			t.Errorf("itoa(%d) = %q, want %q", v, got, want)
+		}
+	}
+}

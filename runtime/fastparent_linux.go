@@ -1,0 +1,118 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"sandbox/userns"
+)
+
+// errFastFallback: the fast init could not build the sandbox, and the Go
+// init is to start it again (and say what failed, if anything does).
+var errFastFallback = errors.New("fast init: fall back to the Go init")
+
+// fastInit is a running fast init.
+type fastInit struct {
+	pid, pidfd int
+	passFDs    []int
+	once       sync.Once
+	ws         syscall.WaitStatus
+}
+
+// kill sends SIGKILL through the pidfd, which names init even once it has
+// been reaped.
+func (f *fastInit) kill() { unix.PidfdSendSignal(f.pidfd, unix.SIGKILL, nil, 0) }
+
+// wait reaps init once and returns its status, to every caller.
+func (f *fastInit) wait() syscall.WaitStatus {
+	f.once.Do(func() {
+		for {
+			_, err := syscall.Wait4(f.pid, &f.ws, 0, nil)
+			if err != syscall.EINTR {
+				return
+			}
+		}
+	})
+	return f.ws
+}
+
+// runFast starts the sandbox with the fast init (fast_linux.go). It returns
+// errFastFallback, with the fast init gone, when the Go init must start it
+// again.
+func (p *parent) runFast(fp *fastProg) (int, error) {
+	var fds [6]int
+	for i := 0; i < 3; i++ {
+		if err := unix.Pipe2(fds[2*i:2*i+2], unix.O_CLOEXEC); err != nil {
+			for _, fd := range fds[:2*i] {
+				unix.Close(fd)
+			}
+			return 0, errFastFallback
+		}
+	}
+	ctlR, ctlW, reportR, reportW, statR, statW := fds[0], fds[1], fds[2], fds[3], fds[4], fds[5]
+	pid, pidfd, err := fp.start(ctlR, reportW, statW)
+	unix.Close(ctlR)
+	unix.Close(reportW)
+	unix.Close(statW)
+	if err != nil {
+		// The Go init's clone says why, with its hints.
+		unix.Close(ctlW)
+		unix.Close(reportR)
+		unix.Close(statR)
+		return 0, errFastFallback
+	}
+	p.fast = &fastInit{pid: pid, pidfd: pidfd, passFDs: p.plan.PassFDs}
+	p.ctlW, p.reportR, p.stat = pollable(ctlW, "ctl"), pollable(reportR, "report"), pollable(statR, "status")
+	files := []*os.File{p.ctlW, p.reportR, p.stat}
+	p.closers = append(p.closers, files...)
+	if err := userns.Write(pid, *p.ids); err != nil {
+		return p.abort(setupErr("write id maps: "+err.Error(), "setting up uid map: "+err.Error(), mapHint(err)))
+	}
+	// As run: the signals are caught before the sandbox is released.
+	<-p.caught
+	if _, err := p.ctlW.Write([]byte{0}); err != nil {
+		return p.abort(fmt.Errorf("release the sandbox: %w", err))
+	}
+	code, err := p.supervise(pid, p.sigs)
+	if err == errFastFallback {
+		p.killInit()
+		p.waitInit()
+		for _, f := range files {
+			f.Close()
+		}
+		p.fast = nil
+	}
+	return code, err
+}
+
+// pollable wraps a pipe end for the runtime's poller.
+func pollable(fd int, name string) *os.File {
+	unix.SetNonblock(fd, true)
+	return os.NewFile(uintptr(fd), name)
+}
+
+// started: the program runs. The caller's fds now live in the sandbox
+// (the Go init's path closes them as soon as init has them; the fast
+// init's keeps them until then, for a fallback).
+func (p *parent) started() {
+	if p.fast == nil {
+		return
+	}
+	for _, fd := range p.fast.passFDs {
+		unix.Close(fd)
+	}
+	p.fast.passFDs = nil
+}
+
+// setupFailed turns init's report into the error Run returns.
+func (p *parent) setupFailed(rep Report) error {
+	if p.fast != nil && rep.Exit == fastFallbackExit && rep.Msg == fastFallbackMsg {
+		return errFastFallback
+	}
+	return &SetupError{Msg: rep.Msg, BwrapMsg: rep.BwrapMsg, Hint: rep.Hint, Exit: rep.Exit}
+}
