@@ -7,8 +7,10 @@ import (
 	"syscall"
 	"unsafe"
 
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 
+	"sandbox/secure"
 	"sandbox/spec"
 )
 
@@ -69,6 +71,8 @@ const (
 	fkFail             // fail
 	fkCapDrop          // prctl(PR_CAPBSET_DROP, c) for c = 0..args[0], EINVAL allowed
 	fkCapCheck         // PR_CAPBSET_READ and PR_CAP_AMBIENT_IS_SET give 0 for c = 0..args[0]
+	fkLLRule           // Landlock rule for path args[0]: rights args[1] on a directory, args[2] else (ptr: scratch)
+	fkLLStreams        // Landlock rules for fds 0-2 by open mode: args[(read+2*write-1)*2+dev] (ptr: scratch)
 )
 
 // Slots the interpreter and the compiler agree on.
@@ -84,6 +88,7 @@ const (
 	slotSub             // a source opened by the op itself (/dev nodes, /proc/sys...)
 	slotEnv             // which environment (working directory) was chosen
 	slotProg            // the program's pid
+	slotRuleset         // the Landlock ruleset
 	slotFirstSrc        // the sources of the binds, in op order
 )
 
@@ -99,8 +104,11 @@ type fastProg struct {
 	envs   [][]*byte
 	envTab []uintptr
 	argv   []*byte
-	// bufs holds every buffer and string the ops point to.
-	bufs [][]byte
+	// bufs holds every buffer and string the ops point to; filter and
+	// fprog the seccomp filter the ops load.
+	bufs   [][]byte
+	filter []bpf.RawInstruction
+	fprog  *unix.SockFprog
 	// fallback is the report that asks the parent to start again with
 	// the Go init.
 	fallback []byte
@@ -118,11 +126,11 @@ const (
 // fastEligible says whether plan can run with the fast init.
 func fastEligible(plan *Plan) bool {
 	s := plan.Spec
-	if s.Personality != spec.Bwrap || !plan.UseInit || !plan.PIDNS || !canFork(plan) || !s.Namespaces.User {
+	if !plan.UseInit || !plan.PIDNS || !canFork(plan) || !s.Namespaces.User {
 		return false
 	}
-	if plan.NetBuiltin || s.Net.Mode == spec.NetUser || plan.Landlock || plan.Seccomp != nil || len(plan.UserFilters) > 0 ||
-		plan.Keep != 0 || plan.Console != "" || len(plan.InitFDs) > 0 {
+	if plan.NetBuiltin || s.Net.Mode == spec.NetUser || len(plan.UserFilters) > 0 ||
+		plan.Keep != 0 || plan.Console != "" || len(plan.InitFDs) > 0 || len(plan.Seccomp) > 4096 {
 		return false
 	}
 	if s.InfoFD != spec.NoFD || s.JSONStatusFD != spec.NoFD || s.UsernsBlockFD != spec.NoFD || s.BlockFD != spec.NoFD ||
@@ -243,7 +251,10 @@ func (c *fastCompiler) mkParents(op spec.Op, dest string) {
 	for d := path.Dir(p); d != "/"; d = path.Dir(d) {
 		chain = append(chain, d)
 	}
-	mode := bwrapParentMode(op)
+	mode := uint32(0o755)
+	if c.plan.Spec.Personality == spec.Bwrap {
+		mode = bwrapParentMode(op)
+	}
 	for i := len(chain) - 1; i >= 0; i-- {
 		c.mkdirIn(chain[i], mode)
 	}
@@ -362,7 +373,7 @@ func compileFast(plan *Plan, argv0 string, cloneFlags uintptr) *fastProg {
 		return nil
 	}
 	s := plan.Spec
-	c := &fastCompiler{p: &fastProg{cloneFlags: cloneFlags, bwrap: true}, plan: plan, strs: map[string]*byte{}}
+	c := &fastCompiler{p: &fastProg{cloneFlags: cloneFlags, bwrap: s.Personality == spec.Bwrap}, plan: plan, strs: map[string]*byte{}}
 	c.p.ops = make([]fastOp, 0, 96+48*len(s.Ops))
 	srcSlot := map[int]int{}
 	for i, op := range s.Ops {
@@ -418,7 +429,10 @@ func compileFast(plan *Plan, argv0 string, cloneFlags uintptr) *fastProg {
 		}
 		o := c.sys(unix.SYS_OPENAT, atFDCWD, c.str(op.Source), unix.O_PATH|unix.O_CLOEXEC)
 		c.op(o).out = uint8(slot + 1)
-		if op.Try {
+		switch {
+		case op.Default:
+			c.op(o).ignore[0] = anyErrno // skipped on any error, as fs.Open does
+		case op.Try:
 			// Skipped when missing; otherwise the Go init reports it.
 			c.op(o).ignore[0] = int16(unix.ENOENT)
 		}
@@ -503,6 +517,18 @@ func compileFast(plan *Plan, argv0 string, cloneFlags uintptr) *fastProg {
 	c.sys(unix.SYS_CAPGET, uintptr(unsafe.Pointer(hdr2)), uintptr(got))
 	c.emit(fastOp{kind: fkZero32, ptr: got, args: [6]uintptr{1: 6}})
 	c.emit(fastOp{kind: fkCapCheck, args: [6]uintptr{last}})
+	if plan.Landlock {
+		c.compileLandlock(secure.CompileLandlock(secure.LandlockRules(s.Ops), plan.LandlockABI))
+	}
+	if plan.Seccomp != nil {
+		// secure.LoadFilter: no_new_privs must be set, then the filter.
+		n := c.sys(unix.SYS_PRCTL, unix.PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0)
+		c.op(n).check, c.op(n).want = true, 1
+		c.p.filter = plan.Seccomp
+		c.p.fprog = &unix.SockFprog{Len: uint16(len(plan.Seccomp)), Filter: (*unix.SockFilter)(unsafe.Pointer(&plan.Seccomp[0]))}
+		f := c.sys(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(c.p.fprog)))
+		c.op(f).check = true // 0
+	}
 
 	// forkProgram: the program's process (setsid, death signal, the
 	// caller's fds inherited, every signal unblocked, execve); init
@@ -603,6 +629,33 @@ func (c *fastCompiler) compileDev(op spec.Op) {
 		c.mkdirIn(path.Join(path.Clean("/"+op.Dest), d), 0o755)
 	}
 	c.mountAt(path.Join(op.Dest, "pts"), "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620")
+}
+
+// compileLandlock emits secure.ApplyLandlock as l describes it: the
+// ruleset, a rule per path that is there, the standard streams' rules,
+// landlock_restrict_self (no_new_privs is set by then).
+func (c *fastCompiler) compileLandlock(l *secure.LandlockRaw) {
+	if l == nil {
+		return // an ABI too old to use: nothing, as ApplyLandlock
+	}
+	attr := c.alloc(len(l.Attr))
+	copy(attr, l.Attr)
+	r := c.sys(unix.SYS_LANDLOCK_CREATE_RULESET, uintptr(unsafe.Pointer(&attr[0])), uintptr(len(attr)), 0)
+	c.op(r).out = slotRuleset + 1
+	scratch := c.bufp(int(unsafe.Sizeof(unix.Stat_t{})) + 16)
+	for _, rule := range l.Rules {
+		c.emit(fastOp{kind: fkLLRule, ptr: scratch, args: [6]uintptr{c.str(rule.Path), uintptr(rule.Dir), uintptr(rule.NotDir)}})
+	}
+	st := fastOp{kind: fkLLStreams, ptr: scratch}
+	for rw := 1; rw <= 3; rw++ {
+		for dev := 0; dev <= 1; dev++ {
+			st.args[(rw-1)*2+dev] = uintptr(l.Streams[(rw&1)<<2|(rw&2)|dev])
+		}
+	}
+	c.emit(st)
+	rs := c.sys(unix.SYS_LANDLOCK_RESTRICT_SELF, 0, 0)
+	c.op(rs).in[0] = slotRuleset + 1
+	c.closeSlot(slotRuleset)
 }
 
 // compileCwd emits chooseCwd: --chdir must work (else the Go init says

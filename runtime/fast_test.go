@@ -10,6 +10,7 @@ import (
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 
+	"sandbox/secure"
 	"sandbox/spec"
 )
 
@@ -66,10 +67,14 @@ func TestFastEligible(t *testing.T) {
 		{"--seccomp", append([]string{"--seccomp", "0"}, caseA...), nil, false},
 		{"a console", caseA, func(p *Plan) { p.Console = "/dev/pts/0" }, false},
 		{"capabilities kept", caseA, func(p *Plan) { p.Keep = 1 }, false},
-		{"a default seccomp filter", caseA, func(p *Plan) { p.Seccomp = filter }, false},
-		{"landlock", caseA, func(p *Plan) { p.Landlock = true }, false},
+		{"the default seccomp filter and landlock", caseA, func(p *Plan) { p.Seccomp, p.Landlock, p.LandlockABI = filter, true, 6 }, true},
+		{"a filter the kernel would refuse", caseA, func(p *Plan) { p.Seccomp = make([]bpf.RawInstruction, 4097) }, false},
+		{"the caller's seccomp filter", caseA, func(p *Plan) { p.UserFilters = [][]bpf.RawInstruction{filter} }, false},
 		{"fds only init needs", caseA, func(p *Plan) { p.InitFDs = []int{5} }, false},
-		{"the sandbox personality", caseA, func(p *Plan) { p.Spec.Personality = spec.Sandbox }, false},
+		{"the sandbox personality", caseA, func(p *Plan) { p.Spec.Personality = spec.Sandbox }, true},
+		{"--net user", caseA, func(p *Plan) { p.Spec.Net.Mode = spec.NetUser }, false},
+		{"the built-in network stack", caseA, func(p *Plan) { p.NetBuiltin = true }, false},
+		{"cgroup limits", caseA, func(p *Plan) { p.CgroupPayload = "/sys/fs/cgroup/x" }, false},
 	}
 	for _, c := range cases {
 		p := fastTestPlan(t, c.args...)
@@ -216,5 +221,59 @@ func TestFastFormats(t *testing.T) {
 		if got, want := itoa(v), strconv.FormatInt(v, 10); got != want {
 			t.Errorf("itoa(%d) = %q, want %q", v, got, want)
 		}
+	}
+}
+
+// TestCompileFastConfined: with Landlock and the default seccomp filter, the
+// fast init confines in secure's order (capabilities and no_new_privs,
+// Landlock, seccomp last) and only then forks the program; the sandbox
+// personality's init ends with the program.
+func TestCompileFastConfined(t *testing.T) {
+	if !fastArch() {
+		t.Skip("the fast init knows amd64 and arm64 only")
+	}
+	p := fastTestPlan(t, caseA...)
+	p.Spec.Personality = spec.Sandbox
+	p.Landlock, p.LandlockABI = true, 6
+	p.Seccomp = []bpf.RawInstruction{{Op: 0x06, K: 0x7fff0000}}
+	fp := compileFast(p, "sandbox", 0)
+	if fp == nil {
+		t.Fatal("not eligible")
+	}
+	var order []string
+	for _, op := range fp.ops {
+		switch {
+		case op.kind == fkSys && op.nr == unix.SYS_CAPSET:
+			order = append(order, "capset")
+		case op.kind == fkSys && op.nr == unix.SYS_PRCTL && op.args[0] == unix.PR_SET_NO_NEW_PRIVS:
+			order = append(order, "no_new_privs")
+		case op.kind == fkSys && op.nr == unix.SYS_LANDLOCK_CREATE_RULESET:
+			order = append(order, "ruleset")
+		case op.kind == fkLLRule:
+			order = append(order, "rule "+cstr(fp, op.args[0]))
+		case op.kind == fkLLStreams:
+			order = append(order, "streams")
+		case op.kind == fkSys && op.nr == unix.SYS_LANDLOCK_RESTRICT_SELF:
+			order = append(order, "restrict_self")
+		case op.kind == fkSys && op.nr == unix.SYS_SECCOMP:
+			order = append(order, "seccomp")
+		case op.kind == fkFork:
+			order = append(order, "fork")
+		}
+	}
+	got := strings.Join(order, " ")
+	want := "capset no_new_privs ruleset"
+	for _, r := range secure.LandlockRules(p.Spec.Ops) {
+		want += " rule " + r.Path
+	}
+	want += " streams restrict_self seccomp fork"
+	if got != want {
+		t.Errorf("order:\n%s\nwant:\n%s", got, want)
+	}
+	if fp.bwrap {
+		t.Error("the sandbox personality's init waits for every process, want the program only")
+	}
+	if fp.fprog == nil || int(fp.fprog.Len) != len(p.Seccomp) {
+		t.Errorf("seccomp program %+v", fp.fprog)
 	}
 }

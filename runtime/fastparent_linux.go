@@ -70,6 +70,7 @@ func (p *parent) runFast(fp *fastProg) (int, error) {
 	p.ctlW, p.reportR, p.stat = pollable(ctlW, "ctl"), pollable(reportR, "report"), pollable(statR, "status")
 	files := []*os.File{p.ctlW, p.reportR, p.stat}
 	p.closers = append(p.closers, files...)
+	p.logStart()
 	if err := userns.Write(pid, *p.ids); err != nil {
 		return p.abort(setupErr("write id maps: "+err.Error(), "setting up uid map: "+err.Error(), mapHint(err)))
 	}

@@ -176,6 +176,70 @@ func fastFork(fp *fastProg, gaps []uintptr, all *[8]byte, pidfd *int32) (pid uin
 			goto fail
 		case fkFail:
 			goto fail
+		case fkLLRule:
+			// secure.addRule: a path missing inside (or out of the
+			// program's reach) is skipped; a non-directory gets the file
+			// rights only.
+			r1, _, e = syscall.RawSyscall6(syscall.SYS_OPENAT, atFDCWD, op.args[0], unix.O_PATH|unix.O_CLOEXEC, 0, 0, 0)
+			if e == syscall.ENOENT || e == syscall.ENOTDIR || e == syscall.EACCES || e == syscall.ELOOP {
+				continue
+			}
+			if e != 0 {
+				goto fail
+			}
+			_, _, e = syscall.RawSyscall(syscall.SYS_FSTAT, r1, uintptr(op.ptr), 0)
+			a[0] = op.args[2]
+			if (*unix.Stat_t)(op.ptr).Mode&unix.S_IFMT == unix.S_IFDIR {
+				a[0] = op.args[1]
+			}
+			if e == 0 && a[0] != 0 {
+				*(*uint64)(unsafe.Add(op.ptr, unsafe.Sizeof(unix.Stat_t{}))) = uint64(a[0])
+				*(*int32)(unsafe.Add(op.ptr, unsafe.Sizeof(unix.Stat_t{})+8)) = int32(r1)
+				_, _, e = syscall.RawSyscall6(unix.SYS_LANDLOCK_ADD_RULE, slots[slotRuleset], unix.LANDLOCK_RULE_PATH_BENEATH,
+					uintptr(unsafe.Add(op.ptr, unsafe.Sizeof(unix.Stat_t{}))), 0, 0, 0)
+			}
+			syscall.RawSyscall(syscall.SYS_CLOSE, r1, 0, 0)
+			if e != 0 {
+				goto fail
+			}
+		case fkLLStreams:
+			// secure.addStreamRule for fds 0-2; failures are ignored.
+			for k = 0; k <= 2; k++ {
+				_, _, e = syscall.RawSyscall(syscall.SYS_FSTAT, uintptr(k), uintptr(op.ptr), 0)
+				if e != 0 {
+					continue
+				}
+				ws = uintptr((*unix.Stat_t)(op.ptr).Mode & unix.S_IFMT)
+				if ws != unix.S_IFREG && ws != unix.S_IFCHR && ws != unix.S_IFIFO {
+					continue
+				}
+				r1, _, e = syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(k), syscall.F_GETFL, 0)
+				if e != 0 || r1&unix.O_PATH != 0 {
+					continue
+				}
+				n = 0
+				switch r1 & unix.O_ACCMODE {
+				case unix.O_RDONLY:
+					n = 0 // read
+				case unix.O_WRONLY:
+					n = 2 // write
+				case unix.O_RDWR:
+					n = 4 // both
+				default:
+					continue
+				}
+				if ws == unix.S_IFCHR {
+					n++
+				}
+				if op.args[n] == 0 {
+					continue
+				}
+				*(*uint64)(unsafe.Add(op.ptr, unsafe.Sizeof(unix.Stat_t{}))) = uint64(op.args[n])
+				*(*int32)(unsafe.Add(op.ptr, unsafe.Sizeof(unix.Stat_t{})+8)) = int32(k)
+				syscall.RawSyscall6(unix.SYS_LANDLOCK_ADD_RULE, slots[slotRuleset], unix.LANDLOCK_RULE_PATH_BENEATH,
+					uintptr(unsafe.Add(op.ptr, unsafe.Sizeof(unix.Stat_t{}))), 0, 0, 0)
+			}
+			ws = 0
 		case fkCapDrop:
 			for r1 = 0; r1 <= op.args[0]; r1++ {
 				_, _, e = syscall.RawSyscall6(syscall.SYS_PRCTL, unix.PR_CAPBSET_DROP, r1, 0, 0, 0, 0)

@@ -281,7 +281,7 @@ func (p *parent) run() (int, error) {
 			return code, err
 		}
 		if p.opt.Logf != nil {
-			p.opt.Logf("fast init: fell back to the Go init")
+			p.opt.Logf("fast init: it did not build this sandbox; the Go init starts it again")
 		}
 	}
 	s := p.s
@@ -364,19 +364,7 @@ func (p *parent) run() (int, error) {
 			return p.abort(err)
 		}
 	}
-	if p.opt.Logf != nil && s.Namespaces.User {
-		p.opt.Logf("id mapping: %s (uid %s, gid %s)%s", p.ids.Kind, mapText(p.ids.UIDs), mapText(p.ids.GIDs), whyText(p.ids.Why))
-	}
-	if p.opt.Logf != nil && s.Personality == spec.Sandbox {
-		switch {
-		case s.NoLandlock:
-			p.opt.Logf("landlock: off (--no-landlock)")
-		case p.plan.Landlock:
-			p.opt.Logf("landlock: ABI %d", p.plan.LandlockABI)
-		default:
-			p.opt.Logf("landlock: not available on this kernel (ABI %d); the mount namespace alone limits the filesystem", p.plan.LandlockABI)
-		}
-	}
+	p.logStart()
 
 	if err := p.writeInfo(pid); err != nil {
 		return p.abort(err)
@@ -430,6 +418,24 @@ func (p *parent) run() (int, error) {
 		}()
 	}
 	return p.supervise(pid, sigs)
+}
+
+// logStart says (--verbose) how ids are mapped and whether Landlock is on.
+func (p *parent) logStart() {
+	s := p.s
+	if p.opt.Logf != nil && s.Namespaces.User {
+		p.opt.Logf("id mapping: %s (uid %s, gid %s)%s", p.ids.Kind, mapText(p.ids.UIDs), mapText(p.ids.GIDs), whyText(p.ids.Why))
+	}
+	if p.opt.Logf != nil && s.Personality == spec.Sandbox {
+		switch {
+		case s.NoLandlock:
+			p.opt.Logf("landlock: off (--no-landlock)")
+		case p.plan.Landlock:
+			p.opt.Logf("landlock: ABI %d", p.plan.LandlockABI)
+		default:
+			p.opt.Logf("landlock: not available on this kernel (ABI %d); the mount namespace alone limits the filesystem", p.plan.LandlockABI)
+		}
+	}
 }
 
 // abort kills the child after a failure in the parent, so nothing is left.

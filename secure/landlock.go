@@ -299,3 +299,53 @@ func beneathOrAt(p, dir string) bool {
 }
 
 func cleanPath(p string) string { return path.Clean("/" + p) }
+
+// LandlockRaw is ApplyLandlock worked out ahead for a process that can make
+// only raw system calls (the sandbox's fast init): the ruleset attribute as
+// the kernel reads it, each rule's rights for a directory and for anything
+// else, and the standard streams' rights by open mode.
+type LandlockRaw struct {
+	// Attr is struct landlock_ruleset_attr, as long as the ABI knows it.
+	Attr  []byte
+	Rules []LandlockRawRule
+	// Streams[read<<2|write<<1|dev] are the rights of a standard stream
+	// (a regular file, a FIFO or, with dev, a character device).
+	Streams [8]uint64
+}
+
+// LandlockRawRule is one PathRule's rights.
+type LandlockRawRule struct {
+	Path        string
+	Dir, NotDir uint64 // the rights on a directory, on anything else
+}
+
+// CompileLandlock returns what ApplyLandlock would do with rules at abi, or
+// nil when it would do nothing (abi below minLandlockABI).
+func CompileLandlock(rules []PathRule, abi int) *LandlockRaw {
+	if abi < minLandlockABI {
+		return nil
+	}
+	attr := make([]byte, 24)
+	le := func(off int, v uint64) {
+		for i := 0; i < 8; i++ {
+			attr[off+i] = byte(v >> (8 * i))
+		}
+	}
+	le(0, handledFS(abi))
+	le(16, landlockScopes(abi))
+	size := 8
+	switch {
+	case abi >= 6:
+		size = 24
+	case abi >= 4:
+		size = 16
+	}
+	l := &LandlockRaw{Attr: attr[:size]}
+	for _, r := range rules {
+		l.Rules = append(l.Rules, LandlockRawRule{Path: r.Path, Dir: ruleAccess(r, true, abi), NotDir: ruleAccess(r, false, abi)})
+	}
+	for i := range l.Streams {
+		l.Streams[i] = streamAccess(i&4 != 0, i&2 != 0, i&1 != 0, abi)
+	}
+	return l
+}

@@ -1,6 +1,7 @@
 package secure
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"runtime"
 	"strconv"
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -446,5 +448,51 @@ func llCopyFile(t *testing.T, src, dst string) {
 	}
 	if err := os.WriteFile(dst, b, 0o755); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCompileLandlock: the raw form says what applyLandlockAt does: the
+// ruleset attribute byte for byte, each rule's rights on a directory and on
+// anything else, the standard streams' rights by open mode; nothing below
+// the minimum ABI.
+func TestCompileLandlock(t *testing.T) {
+	rules := []PathRule{{Path: "/usr", Exec: true}, {Path: "/tmp", Write: true}, {Path: "/dev", Write: true, Dev: true}}
+	for abi := 0; abi <= 7; abi++ {
+		l := CompileLandlock(rules, abi)
+		if abi < minLandlockABI {
+			if l != nil {
+				t.Errorf("abi %d: a program, want none", abi)
+			}
+			continue
+		}
+		attr := rulesetAttr{handledFS: handledFS(abi), scoped: landlockScopes(abi)}
+		want := unsafe.Slice((*byte)(unsafe.Pointer(&attr)), rulesetAttrSize(abi))
+		if !bytes.Equal(l.Attr, want) {
+			t.Errorf("abi %d: attr % x, want % x", abi, l.Attr, want)
+		}
+		for i, r := range rules {
+			if g := l.Rules[i]; g.Path != r.Path || g.Dir != ruleAccess(r, true, abi) || g.NotDir != ruleAccess(r, false, abi) {
+				t.Errorf("abi %d: rule %+v, want the rights of %+v", abi, g, r)
+			}
+		}
+		for _, read := range []bool{false, true} {
+			for _, write := range []bool{false, true} {
+				for _, dev := range []bool{false, true} {
+					i := 0
+					if read {
+						i |= 4
+					}
+					if write {
+						i |= 2
+					}
+					if dev {
+						i |= 1
+					}
+					if l.Streams[i] != streamAccess(read, write, dev, abi) {
+						t.Errorf("abi %d: stream rights %d = %#x", abi, i, l.Streams[i])
+					}
+				}
+			}
+		}
 	}
 }
