@@ -18,10 +18,18 @@ import (
 func Write(pid int, p Plan) error {
 	if p.Kind == KindRange {
 		// The two helpers touch different files of the child: run them at
-		// once, which saves one setuid exec's time from every start.
-		gidErr := make(chan error, 1)
-		go func() { gidErr <- runHelper("newgidmap", pid, p.GIDs) }()
-		uerr, gerr := runHelper("newuidmap", pid, p.UIDs), <-gidErr
+		// once, which saves one setuid exec's time from every start. Both
+		// are started before either is waited for: with one P a goroutine
+		// for the second would wait for the runtime to take the P back
+		// from the first one's fork (milliseconds).
+		u, uerr := startHelper("newuidmap", pid, p.UIDs)
+		g, gerr := startHelper("newgidmap", pid, p.GIDs)
+		if uerr == nil {
+			uerr = u.wait()
+		}
+		if gerr == nil {
+			gerr = g.wait()
+		}
 		if uerr != nil {
 			return uerr
 		}
@@ -44,21 +52,34 @@ func Write(pid int, p Plan) error {
 	return nil
 }
 
-func runHelper(name string, pid int, maps []Mapping) error {
+// helper is a running newuidmap or newgidmap.
+type helper struct {
+	name string
+	cmd  *exec.Cmd
+	out  bytes.Buffer
+}
+
+func startHelper(name string, pid int, maps []Mapping) (*helper, error) {
 	path, ok := helperPath(name)
 	if !ok {
 		path = "/usr/bin/" + name // for the error message
 	}
-	cmd := exec.Command(path, append([]string{strconv.Itoa(pid)}, Args(maps)...)...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"}
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(out.String())
+	h := &helper{name: name, cmd: exec.Command(path, append([]string{strconv.Itoa(pid)}, Args(maps)...)...)}
+	h.cmd.Stdout, h.cmd.Stderr = &h.out, &h.out
+	h.cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"}
+	if err := h.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("%s: %s", name, err)
+	}
+	return h, nil
+}
+
+func (h *helper) wait() error {
+	if err := h.cmd.Wait(); err != nil {
+		msg := strings.TrimSpace(h.out.String())
 		if msg == "" {
 			msg = err.Error()
 		}
-		return fmt.Errorf("%s: %s", name, msg)
+		return fmt.Errorf("%s: %s", h.name, msg)
 	}
 	return nil
 }
@@ -71,7 +92,7 @@ func HaveHelpers() bool {
 }
 
 // helperPaths remembers where newuidmap and newgidmap were found: a start
-// asks twice for each (HaveHelpers, runHelper), and a PATH search costs a
+// asks twice for each (HaveHelpers, startHelper), and a PATH search costs a
 // stat per directory (half a millisecond on a slow VM).
 var helperPaths = struct {
 	sync.Mutex
