@@ -36,17 +36,17 @@ func Write(pid int, p Plan) error {
 		return gerr
 	}
 	dir := "/proc/" + strconv.Itoa(pid)
-	if err := os.WriteFile(dir+"/uid_map", []byte(Format(p.UIDs)), 0); err != nil {
+	if err := writeProc(dir+"/uid_map", Format(p.UIDs)); err != nil {
 		return fmt.Errorf("write uid_map: %w", err)
 	}
 	// An unprivileged process may map its gid only after denying setgroups
 	// (user_namespaces(7), since Linux 3.19). Root keeps setgroups.
 	if os.Geteuid() != 0 {
-		if err := os.WriteFile(dir+"/setgroups", []byte("deny"), 0); err != nil && !os.IsNotExist(err) {
+		if err := writeProc(dir+"/setgroups", "deny"); err != nil && !os.IsNotExist(err) {
 			return fmt.Errorf("write setgroups: %w", err)
 		}
 	}
-	if err := os.WriteFile(dir+"/gid_map", []byte(Format(p.GIDs)), 0); err != nil {
+	if err := writeProc(dir+"/gid_map", Format(p.GIDs)); err != nil {
 		return fmt.Errorf("write gid_map: %w", err)
 	}
 	return nil

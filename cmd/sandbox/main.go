@@ -32,10 +32,12 @@ var version = "0.1.0"
 const bwrapVersion = "0.11.0"
 
 func init() {
-	// Every stage starts children with a parent-death signal and the exec
-	// stage drops per-thread credentials before execve: keep the main
-	// goroutine on the main thread, which lives as long as the process.
-	goruntime.LockOSThread()
+	// The stages start children with a parent-death signal and drop
+	// per-thread credentials before execve: their main goroutine stays on
+	// the main thread, which lives as long as the process.
+	if len(os.Args) > 1 && (os.Args[1] == sbruntime.StageInit || os.Args[1] == sbruntime.StageExec) {
+		goruntime.LockOSThread()
+	}
 	// One P: every stage waits far more than it computes, and a second P
 	// makes the runtime wake spinning threads for each goroutine that
 	// becomes ready. Measured on case (a), 60 interleaved runs: the same
