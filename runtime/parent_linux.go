@@ -1,12 +1,12 @@
 package runtime
 
 import (
-	goruntime "runtime"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
+	goruntime "runtime"
 	"strconv"
 	"syscall"
 
