@@ -38,14 +38,6 @@ func init() {
 	if len(os.Args) > 1 && (os.Args[1] == sbruntime.StageInit || os.Args[1] == sbruntime.StageExec) {
 		goruntime.LockOSThread()
 	}
-	// One P: every stage waits far more than it computes, and a second P
-	// makes the runtime wake spinning threads for each goroutine that
-	// becomes ready. Measured on case (a), 60 interleaved runs: the same
-	// wall time, 2 ms (as bwrap) and 6 ms (as sandbox, with its two id
-	// helpers) less CPU per start. init and the exec stage get
-	// GOMAXPROCS=1 in their environment already, which makes this a no-op
-	// there.
-	goruntime.GOMAXPROCS(1)
 }
 
 func main() {
@@ -150,6 +142,17 @@ func run(argv []string) int {
 			fmt.Printf("sandbox %s (bubblewrap %s compatible)\n", version, bwrapVersion)
 		}
 		return 0
+	}
+	if s.Net.Mode != spec.NetUser {
+		// One P: the parent waits far more than it computes, and a
+		// second P makes the runtime wake spinning threads for each
+		// goroutine that becomes ready. Measured on case (a), 60
+		// interleaved runs: the same wall time, 2 ms (as bwrap) and 6 ms
+		// (as sandbox, with its two id helpers) less CPU per start. Not
+		// with --net user: the network helper is started from a
+		// goroutine while this one works (the stages get GOMAXPROCS=1 in
+		// their environment).
+		goruntime.GOMAXPROCS(1)
 	}
 	notes := spec.ApplyDefaults(s, hostFacts())
 	for _, w := range s.Warnings {
