@@ -12,6 +12,7 @@ import (
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 
+	"sandbox/net/vnet"
 	"sandbox/secure"
 	"sandbox/spec"
 )
@@ -50,9 +51,10 @@ type fastOp struct {
 	nr             uintptr
 	args           [6]uintptr
 	want           uintptr
-	// ptr is the memory fkOr16, fkZero32, fkIsDir and fkExec (its
-	// environment table) read.
-	ptr unsafe.Pointer
+	// ptr is the memory fkOr16, fkZero32, fkIsDir, fkCopy32, fkNlAck
+	// and fkExec (its environment table) read, or fkStore32 writes; dst
+	// is where fkCopy32 writes.
+	ptr, dst unsafe.Pointer
 }
 
 // anyErrno in skipIf or ignore matches every errno.
@@ -75,6 +77,9 @@ const (
 	fkCapCheck         // PR_CAPBSET_READ and PR_CAP_AMBIENT_IS_SET give 0 for c = 0..args[0]
 	fkLLRule           // Landlock rule for path args[0]: rights args[1] on a directory, args[2] else (ptr: scratch)
 	fkLLStreams        // Landlock rules for fds 0-2 by open mode: args[(read+2*write-1)*2+dev] (ptr: scratch)
+	fkCopy32           // *(*uint32)(dst) = *(*uint32)(ptr)
+	fkStore32          // *(*int32)(ptr) = slot in[0]
+	fkNlAck            // the netlink answer at ptr is a success; with args[0], IPv6 being off jumps to target
 )
 
 // Slots the interpreter and the compiler agree on.
@@ -91,6 +96,7 @@ const (
 	slotEnv             // which environment (working directory) was chosen
 	slotProg            // the program's pid
 	slotRuleset         // the Landlock ruleset
+	slotTap             // the TAP device
 	slotFirstSrc        // the sources of the binds, in op order
 )
 
@@ -131,7 +137,7 @@ func fastEligible(plan *Plan) bool {
 	if !plan.UseInit || !plan.PIDNS || !canFork(plan) || !s.Namespaces.User {
 		return false
 	}
-	if plan.NetBuiltin || s.Net.Mode == spec.NetUser || len(plan.UserFilters) > 0 ||
+	if (plan.NetBuiltin && plan.NetSock <= 0) || len(plan.UserFilters) > 0 ||
 		plan.Keep != 0 || plan.Console != "" || len(plan.InitFDs) > 0 || len(plan.Seccomp) > 4096 {
 		return false
 	}
@@ -148,6 +154,10 @@ func fastEligible(plan *Plan) bool {
 		case spec.OpBind, spec.OpROBind, spec.OpDevBind:
 			if op.Source == "" || op.FD != spec.NoFD {
 				return false
+			}
+		case spec.OpBindData, spec.OpROBindData:
+			if op.FD != spec.NoFD {
+				return false // the caller's data: read from its fd
 			}
 		case spec.OpSymlink, spec.OpDir, spec.OpTmpfs, spec.OpProc, spec.OpDev:
 		default:
@@ -423,6 +433,10 @@ func compileFast(plan *Plan, argv0 string, cloneFlags uintptr) *fastProg {
 		c.closeSlot(slotTmp)
 	}
 
+	if plan.NetBuiltin {
+		c.compileTAP(plan.NetSock)
+	}
+
 	// fs.Open: every source first, then the staging and root tmpfs.
 	for i, op := range s.Ops {
 		slot, ok := srcSlot[i]
@@ -451,6 +465,7 @@ func compileFast(plan *Plan, argv0 string, cloneFlags uintptr) *fastProg {
 	c.op(ro).out = slotRoot + 1
 
 	// fs.Apply, op by op.
+	nData := 0
 	for i, op := range s.Ops {
 		switch op.Kind {
 		case spec.OpBind, spec.OpROBind, spec.OpDevBind:
@@ -480,6 +495,9 @@ func compileFast(plan *Plan, argv0 string, cloneFlags uintptr) *fastProg {
 				data += ",size=" + itoa(op.Size)
 			}
 			c.mountAt(op.Dest, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, data)
+		case spec.OpBindData, spec.OpROBindData:
+			nData++
+			c.compileBindData(op, nData)
 		case spec.OpProc:
 			c.compileProc(op)
 		case spec.OpDev:
@@ -498,6 +516,11 @@ func compileFast(plan *Plan, argv0 string, cloneFlags uintptr) *fastProg {
 	c.sys(unix.SYS_MOUNT, c.str(""), c.str("."), c.str(""), unix.MS_PRIVATE|unix.MS_REC, 0)
 	c.sys(unix.SYS_UMOUNT2, c.str("."), unix.MNT_DETACH)
 	c.sys(unix.SYS_CHDIR, c.str("/"))
+	if plan.NetBuiltin {
+		// waitNetwork: the stack's go-ahead, once it runs confined.
+		w := c.sys(unix.SYS_READ, uintptr(plan.NetSock), c.buf(8), 1)
+		c.op(w).check, c.op(w).want = true, 1
+	}
 	um := c.sys(unix.SYS_UMASK, 0)
 	c.op(um).in[0] = slotUmask + 1
 
@@ -555,6 +578,9 @@ func compileFast(plan *Plan, argv0 string, cloneFlags uintptr) *fastProg {
 	c.emit(fastOp{kind: fkReap})
 
 	c.p.keep = append([]int{0, 1, 2}, plan.PassFDs...)
+	if plan.NetBuiltin {
+		c.p.keep = append(c.p.keep, plan.NetSock)
+	}
 	sort.Ints(c.p.keep)
 	rep, err := spec.MarshalWire(&Report{Msg: fastFallbackMsg, Exit: fastFallbackExit})
 	if err != nil {
@@ -585,6 +611,110 @@ func (c *fastCompiler) compileBind(op spec.Op, slot int) {
 	}
 	c.bind(slot, op.Dest, attr)
 	c.op(skip).target = c.here()
+}
+
+// compileBindData is Root.BindData for data the sandbox made (the user
+// network's resolv.conf): a file in the staging data tmpfs, bound and
+// removed.
+func (c *fastCompiler) compileBindData(op spec.Op, n int) {
+	mode := uintptr(0o600)
+	if op.Perms >= 0 {
+		mode = uintptr(op.Perms)
+	}
+	tmp := c.str(fsDataDir + "/data-" + itoa(int64(n)))
+	o := c.sys(unix.SYS_OPENAT, atFDCWD, tmp, unix.O_CREAT|unix.O_EXCL|unix.O_RDWR|unix.O_CLOEXEC, mode)
+	c.op(o).out = slotTmp2 + 1
+	f := c.sys(unix.SYS_FCHMOD, 0, mode)
+	c.op(f).in[0] = slotTmp2 + 1
+	if len(op.Data) > 0 {
+		d := c.alloc(len(op.Data))
+		copy(d, op.Data)
+		w := c.sys(unix.SYS_WRITE, 0, uintptr(unsafe.Pointer(&d[0])), uintptr(len(d)))
+		c.op(w).in[0] = slotTmp2 + 1
+	}
+	c.closeSlot(slotTmp2)
+	c.ensureFile(op, op.Dest)
+	s := c.sys(unix.SYS_OPENAT, atFDCWD, tmp, unix.O_PATH|unix.O_CLOEXEC)
+	c.op(s).out = slotSub + 1
+	attr := uint64(unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV)
+	if op.Kind == spec.OpROBindData {
+		attr |= unix.MOUNT_ATTR_RDONLY
+	}
+	c.bind(slotSub, op.Dest, attr)
+	c.closeSlot(slotSub)
+	u := c.sys(unix.SYS_UNLINKAT, atFDCWD, tmp, 0)
+	c.op(u).ignore[0] = anyErrno
+}
+
+// compileTAP is sendTAP (vnet.CreateTAP, then the device to the network
+// helper over sock): the device made persistent with checksum offload, its
+// index looked up and written into rtnetlink's requests (vnet.TAPRequests),
+// each request answered, then the fd sent with SCM_RIGHTS.
+func (c *fastCompiler) compileTAP(sock int) {
+	t := c.sys(unix.SYS_OPENAT, atFDCWD, c.str(vnet.TUNDevice), unix.O_RDWR|unix.O_CLOEXEC)
+	c.op(t).out = slotTap + 1
+	ifr := c.bufp(40) // struct ifreq: the name, then the flags
+	copy(unsafe.Slice((*byte)(ifr), 16), "tap0")
+	*(*uint16)(unsafe.Add(ifr, 16)) = vnet.TAPFlags
+	for _, io := range [][3]uintptr{
+		{unix.TUNSETIFF, uintptr(ifr)},
+		{unix.TUNSETOFFLOAD, vnet.TAPOffload},
+		{unix.TUNSETPERSIST, 1, 1}, // only speed depends on it
+	} {
+		i := c.sys(unix.SYS_IOCTL, 0, io[0], io[1])
+		c.op(i).in[0] = slotTap + 1
+		if io[2] == 1 {
+			c.op(i).ignore[0] = anyErrno
+		}
+	}
+	so := c.sys(unix.SYS_SOCKET, unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	c.op(so).out = slotTmp + 1
+	ifr2 := c.bufp(40)
+	copy(unsafe.Slice((*byte)(ifr2), 16), "tap0")
+	x := c.sys(unix.SYS_IOCTL, 0, unix.SIOCGIFINDEX, uintptr(ifr2))
+	c.op(x).in[0] = slotTmp + 1
+	c.closeSlot(slotTmp)
+	nl := c.sys(unix.SYS_SOCKET, unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
+	c.op(nl).out = slotTmp + 1
+	sa := c.bufp(unix.SizeofSockaddrNetlink)
+	*(*uint16)(sa) = unix.AF_NETLINK
+	b := c.sys(unix.SYS_BIND, 0, uintptr(sa), unix.SizeofSockaddrNetlink)
+	c.op(b).in[0] = slotTmp + 1
+	reply := c.bufp(8192)
+	var v6 []int
+	for _, rq := range vnet.TAPRequests(vnet.DefaultLayout()) {
+		msg := c.alloc(len(rq.Msg))
+		copy(msg, rq.Msg)
+		c.emit(fastOp{kind: fkCopy32, ptr: unsafe.Add(ifr2, 16), dst: unsafe.Pointer(&msg[rq.IndexAt])})
+		snd := c.sys(unix.SYS_SENDTO, 0, uintptr(unsafe.Pointer(&msg[0])), uintptr(len(msg)), 0, uintptr(sa), unix.SizeofSockaddrNetlink)
+		c.op(snd).in[0] = slotTmp + 1
+		rcv := c.sys(unix.SYS_RECVFROM, 0, uintptr(reply), 8192, 0, 0, 0)
+		c.op(rcv).in[0] = slotTmp + 1
+		ack := c.emit(fastOp{kind: fkNlAck, ptr: reply})
+		if rq.IPv6 && len(v6) == 0 {
+			c.op(ack).args[0] = 1
+			v6 = append(v6, ack)
+		}
+	}
+	for _, i := range v6 {
+		c.op(i).target = c.here()
+	}
+	c.closeSlot(slotTmp)
+	// sendmsg(sock, "\0", SCM_RIGHTS tap).
+	one := c.alloc(1)
+	iov := (*unix.Iovec)(c.bufp(int(unsafe.Sizeof(unix.Iovec{}))))
+	iov.Base = &one[0]
+	iov.SetLen(1)
+	ctl := c.alloc(unix.CmsgSpace(4))
+	copy(ctl, unix.UnixRights(0))
+	mh := (*unix.Msghdr)(c.bufp(int(unsafe.Sizeof(unix.Msghdr{}))))
+	mh.Iov = iov
+	mh.SetIovlen(1)
+	mh.Control = &ctl[0]
+	mh.SetControllen(len(ctl))
+	c.emit(fastOp{kind: fkStore32, ptr: unsafe.Pointer(&ctl[unix.CmsgLen(0)]), in: [6]uint8{slotTap + 1}})
+	c.sys(unix.SYS_SENDMSG, uintptr(sock), uintptr(unsafe.Pointer(mh)), 0)
+	c.closeSlot(slotTap)
 }
 
 // compileProc is Root.Proc with a pid namespace: a new procfs, then what is

@@ -74,8 +74,12 @@ func TestFastEligible(t *testing.T) {
 		{"the caller's seccomp filter", caseA, func(p *Plan) { p.UserFilters = [][]bpf.RawInstruction{filter} }, false},
 		{"fds only init needs", caseA, func(p *Plan) { p.InitFDs = []int{5} }, false},
 		{"the sandbox personality", caseA, func(p *Plan) { p.Spec.Personality = spec.Sandbox }, true},
-		{"--net user", caseA, func(p *Plan) { p.Spec.Net.Mode = spec.NetUser }, false},
-		{"the built-in network stack", caseA, func(p *Plan) { p.NetBuiltin = true }, false},
+		{"--net user with slirp4netns or pasta", caseA, func(p *Plan) { p.Spec.Net.Mode = spec.NetUser }, true},
+		{"--net user with the built-in stack", caseA, func(p *Plan) { p.Spec.Net.Mode, p.NetBuiltin, p.NetSock = spec.NetUser, true, 9 }, true},
+		{"the built-in stack without its socket", caseA, func(p *Plan) { p.NetBuiltin = true }, false},
+		{"the sandbox's resolv.conf", caseA, func(p *Plan) {
+			p.Spec.Ops = append(p.Spec.Ops, spec.Op{Kind: spec.OpROBindData, Dest: "/etc/resolv.conf", FD: spec.NoFD, Perms: 0o644, Data: []byte("nameserver 10.0.2.3\n")})
+		}, true},
 		{"cgroup limits", caseA, func(p *Plan) { p.CgroupPayload = "/sys/fs/cgroup/x" }, false},
 	}
 	for _, c := range cases {

@@ -74,10 +74,34 @@ func (p *parent) runFast(fp *fastProg) (int, error) {
 	if err := userns.Write(pid, *p.ids); err != nil {
 		return p.abort(setupErr("write id maps: "+err.Error(), "setting up uid map: "+err.Error(), mapHint(err)))
 	}
+	if p.net != nil {
+		// As run: the built-in stack's helper gets its request; slirp4netns
+		// or pasta joins the namespaces, and is ready before the release.
+		p.net.child.Close()
+		if p.plan.NetBuiltin {
+			if err := p.net.launched(); err != nil {
+				return p.abort(setupErr("--net user: "+err.Error(), "", ""))
+			}
+		} else if err := p.net.startExternal(pid); err != nil {
+			return p.abort(&SetupError{Msg: "--net-backend " + p.net.backend() + ": " + err.Error(), Exit: ExitSetup})
+		}
+	}
 	// As run: the signals are caught before the sandbox is released.
 	<-p.caught
 	if _, err := p.ctlW.Write([]byte{0}); err != nil {
 		return p.abort(fmt.Errorf("release the sandbox: %w", err))
+	}
+	if p.net != nil && p.plan.NetBuiltin {
+		// init sends the TAP device during its setup; the stack starts
+		// while the rest of the root is built.
+		p.netErr = make(chan error, 1)
+		go func() {
+			err := p.net.start()
+			p.netErr <- err // before the kill, so supervise finds it
+			if err != nil {
+				p.killInit()
+			}
+		}()
 	}
 	code, err := p.supervise(pid, p.sigs)
 	if err == errFastFallback {

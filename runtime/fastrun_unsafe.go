@@ -242,6 +242,24 @@ func fastFork(fp *fastProg, gaps []uintptr, all *[8]byte, pidfd *int32) (pid uin
 					uintptr(unsafe.Add(op.ptr, unsafe.Sizeof(unix.Stat_t{}))), 0, 0, 0)
 			}
 			ws = 0
+		case fkCopy32:
+			*(*uint32)(op.dst) = *(*uint32)(op.ptr)
+		case fkStore32:
+			*(*int32)(op.ptr) = int32(slots[op.in[0]-1])
+		case fkNlAck:
+			// The first answer must be the acknowledgement: NLMSG_ERROR
+			// with error 0 (struct nlmsgerr after the header).
+			if *(*uint16)(unsafe.Add(op.ptr, 4)) != unix.NLMSG_ERROR {
+				goto fail
+			}
+			k = int(*(*int32)(unsafe.Add(op.ptr, unix.NLMSG_HDRLEN)))
+			if k != 0 {
+				if op.args[0] == 1 && (k == -int(syscall.EACCES) || k == -int(syscall.EAFNOSUPPORT)) {
+					pc = int(op.target) - 1
+					continue
+				}
+				goto fail
+			}
 		case fkCapDrop:
 			for r1 = 0; r1 <= op.args[0]; r1++ {
 				_, _, e = syscall.RawSyscall6(syscall.SYS_PRCTL, unix.PR_CAPBSET_DROP, r1, 0, 0, 0, 0)

@@ -285,6 +285,9 @@ func (p *parent) pipe() (r, w *os.File, err error) {
 }
 
 func (p *parent) run() (int, error) {
+	if p.net != nil && p.plan.NetBuiltin {
+		p.plan.NetSock = int(p.net.child.Fd()) // the fast init's: no exec
+	}
 	if fp := compileFast(p.plan, p.opt.Argv0, p.cloneFlags()); fp != nil {
 		code, err := p.runFast(fp)
 		if err != errFastFallback {
@@ -292,6 +295,20 @@ func (p *parent) run() (int, error) {
 		}
 		if p.opt.Logf != nil {
 			p.opt.Logf("fast init: it did not build this sandbox; the Go init starts it again")
+		}
+		if p.net != nil {
+			// The first network is spent (its helper may hold the
+			// first TAP): a new one for the Go init.
+			p.net.close()
+			un, err := newUserNet(p.s, p.opt)
+			if err != nil {
+				return 0, err
+			}
+			defer un.close()
+			p.net, p.netErr = un, nil
+			if p.plan.NetBuiltin {
+				un.launch()
+			}
 		}
 	}
 	s := p.s

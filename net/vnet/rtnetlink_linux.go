@@ -100,13 +100,7 @@ func (nl *rtnetlink) do(m *nlmsg) error {
 
 // setLinkUp sets the MTU and IFF_UP of interface index.
 func (nl *rtnetlink) setLinkUp(index int, mtu uint32) error {
-	var ifi [unix.SizeofIfInfomsg]byte // family, pad, type, index, flags, change
-	ifi[0] = unix.AF_UNSPEC
-	binary.NativeEndian.PutUint32(ifi[4:], uint32(index))
-	binary.NativeEndian.PutUint32(ifi[8:], unix.IFF_UP)
-	binary.NativeEndian.PutUint32(ifi[12:], unix.IFF_UP)
-	m := newNlmsg(unix.RTM_NEWLINK, 0, ifi[:])
-	m.attrUint32(unix.IFLA_MTU, mtu)
+	m, _ := linkUpMsg(index, mtu)
 	return nl.do(m)
 }
 
@@ -115,6 +109,31 @@ func (nl *rtnetlink) setLinkUp(index int, mtu uint32) error {
 // the stack, and a tentative address could not be used for the second or so
 // DAD takes.
 func (nl *rtnetlink) addAddr(index int, addr netip.Addr, prefixLen int) error {
+	m, _ := addrMsg(index, addr, prefixLen)
+	return nl.do(m)
+}
+
+// addDefaultRoute adds the default route (0.0.0.0/0 or ::/0, by gw's
+// family) via gw on interface index to the main table.
+func (nl *rtnetlink) addDefaultRoute(index int, gw netip.Addr) error {
+	m, _ := routeMsg(index, gw)
+	return nl.do(m)
+}
+
+// The requests, each with the byte offset of its interface index.
+
+func linkUpMsg(index int, mtu uint32) (*nlmsg, int) {
+	var ifi [unix.SizeofIfInfomsg]byte // family, pad, type, index, flags, change
+	ifi[0] = unix.AF_UNSPEC
+	binary.NativeEndian.PutUint32(ifi[4:], uint32(index))
+	binary.NativeEndian.PutUint32(ifi[8:], unix.IFF_UP)
+	binary.NativeEndian.PutUint32(ifi[12:], unix.IFF_UP)
+	m := newNlmsg(unix.RTM_NEWLINK, 0, ifi[:])
+	m.attrUint32(unix.IFLA_MTU, mtu)
+	return m, unix.NLMSG_HDRLEN + 4
+}
+
+func addrMsg(index int, addr netip.Addr, prefixLen int) (*nlmsg, int) {
 	var ifa [unix.SizeofIfAddrmsg]byte // family, prefixlen, flags, scope, index
 	ifa[0] = family(addr)
 	ifa[1] = byte(prefixLen)
@@ -126,12 +145,10 @@ func (nl *rtnetlink) addAddr(index int, addr netip.Addr, prefixLen int) error {
 	m := newNlmsg(unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_EXCL, ifa[:])
 	m.attr(unix.IFA_LOCAL, addr.AsSlice())
 	m.attr(unix.IFA_ADDRESS, addr.AsSlice())
-	return nl.do(m)
+	return m, unix.NLMSG_HDRLEN + 4
 }
 
-// addDefaultRoute adds the default route (0.0.0.0/0 or ::/0, by gw's
-// family) via gw on interface index to the main table.
-func (nl *rtnetlink) addDefaultRoute(index int, gw netip.Addr) error {
+func routeMsg(index int, gw netip.Addr) (*nlmsg, int) {
 	rtm := [unix.SizeofRtMsg]byte{
 		0: family(gw),
 		4: unix.RT_TABLE_MAIN,
@@ -142,7 +159,44 @@ func (nl *rtnetlink) addDefaultRoute(index int, gw netip.Addr) error {
 	m := newNlmsg(unix.RTM_NEWROUTE, unix.NLM_F_CREATE|unix.NLM_F_EXCL, rtm[:])
 	m.attr(unix.RTA_GATEWAY, gw.AsSlice())
 	m.attrUint32(unix.RTA_OIF, uint32(index))
-	return nl.do(m)
+	return m, len(m.b) - 4
+}
+
+// TAPRequest is one rtnetlink request of configureTAP, ready to send: its
+// length and sequence number filled in, its interface index 0 for the
+// sender to put at IndexAt. An IPv6 request whose answer is EACCES or
+// EAFNOSUPPORT (IPv6 off in the namespace or the kernel) ends the list, as
+// in configureTAP.
+type TAPRequest struct {
+	Msg     []byte
+	IndexAt int
+	IPv6    bool
+}
+
+// TAPRequests returns configureTAP's requests for cfg, in order, numbered
+// from 1, for a process that can only send bytes (the sandbox's fast init).
+func TAPRequests(cfg Layout) []TAPRequest {
+	type built struct {
+		m  *nlmsg
+		at int
+	}
+	var bs []built
+	add := func(m *nlmsg, at int) { bs = append(bs, built{m, at}) }
+	add(linkUpMsg(0, cfg.MTU))
+	add(addrMsg(0, cfg.SandboxIP, cfg.PrefixLen))
+	add(routeMsg(0, cfg.GatewayIP))
+	if cfg.SandboxIP6.IsValid() {
+		add(addrMsg(0, cfg.SandboxIP6, cfg.PrefixLen6))
+		add(routeMsg(0, cfg.GatewayIP6))
+	}
+	out := make([]TAPRequest, len(bs))
+	for i, b := range bs {
+		ne := binary.NativeEndian
+		ne.PutUint32(b.m.b[0:], uint32(len(b.m.b)))
+		ne.PutUint32(b.m.b[8:], uint32(i+1))
+		out[i] = TAPRequest{Msg: b.m.b, IndexAt: b.at, IPv6: i >= 3}
+	}
+	return out
 }
 
 func family(a netip.Addr) byte {

@@ -11,6 +11,14 @@ import (
 // tunDevice is the clone device TAP interfaces are made from.
 const tunDevice = "/dev/net/tun"
 
+// TUNDevice, TAPFlags and TAPOffload are how openTAP makes the device, for
+// a process that makes it with raw system calls (the sandbox's fast init).
+const (
+	TUNDevice  = tunDevice
+	TAPFlags   = unix.IFF_TAP | unix.IFF_NO_PI | unix.IFF_VNET_HDR
+	TAPOffload = unix.TUN_F_CSUM
+)
+
 // CreateTAP creates the TAP device name in the calling process's network
 // namespace and configures it from cfg: MTU, SandboxIP/PrefixLen, link up,
 // an IPv4 default route via GatewayIP and, when SandboxIP6 is set and the
@@ -58,7 +66,7 @@ func openTAP(name string) (int, error) {
 	// IFF_NO_PI: frames without the 4-byte packet information prefix.
 	// IFF_VNET_HDR: each frame behind a struct virtio_net_hdr, which
 	// carries checksum offload both ways (see tapLink).
-	ifr.SetUint16(unix.IFF_TAP | unix.IFF_NO_PI | unix.IFF_VNET_HDR)
+	ifr.SetUint16(TAPFlags)
 	if err := unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr); err != nil {
 		unix.Close(fd)
 		if errors.Is(err, unix.EPERM) {
@@ -74,7 +82,7 @@ func openTAP(name string) (int, error) {
 	// sandbox's TCP sends from page fragments rather than copying each
 	// segment into one linear buffer. No TSO: at MTU 65520 segments are as
 	// large as TSO frames would be. See Documentation/networking/tuntap.rst.
-	if err := unix.IoctlSetInt(fd, unix.TUNSETOFFLOAD, unix.TUN_F_CSUM); err != nil {
+	if err := unix.IoctlSetInt(fd, unix.TUNSETOFFLOAD, TAPOffload); err != nil {
 		unix.Close(fd)
 		return -1, fmt.Errorf("create tap %s: TUNSETOFFLOAD: %w", name, err)
 	}
