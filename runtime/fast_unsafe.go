@@ -28,7 +28,7 @@ import (
 // The forked child may run no Go code that allocates, grows its stack or
 // touches the scheduler (its process has only the forking thread): it
 // interprets the list in one function that calls nothing but raw system
-// calls (fastrun_linux.go), with every buffer, string and struct prepared
+// calls (fastrun_unsafe.go), with every buffer, string and struct prepared
 // here. It reports nothing in words: on any failure it writes a fixed
 // "fall back" report and exits, and the parent starts the sandbox again
 // with the Go init, which then fails (or not) with its own exact message.

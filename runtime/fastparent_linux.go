@@ -41,7 +41,7 @@ func (f *fastInit) wait() syscall.WaitStatus {
 	return f.ws
 }
 
-// runFast starts the sandbox with the fast init (fast_linux.go). It returns
+// runFast starts the sandbox with the fast init (fast_unsafe.go). It returns
 // errFastFallback, with the fast init gone, when the Go init must start it
 // again.
 func (p *parent) runFast(fp *fastProg) (int, error) {
@@ -93,13 +93,16 @@ func (p *parent) runFast(fp *fastProg) (int, error) {
 	}
 	if p.net != nil && p.plan.NetBuiltin {
 		// init sends the TAP device during its setup; the stack starts
-		// while the rest of the root is built.
-		p.netErr = make(chan error, 1)
+		// while the rest of the root is built. Everything the goroutine
+		// uses is its own: after a fall-back, p's fields are the Go
+		// init's, and this helper's end must not kill that init.
+		n, fi, errc := p.net, p.fast, make(chan error, 1)
+		p.netErr = errc
 		go func() {
-			err := p.net.start()
-			p.netErr <- err // before the kill, so supervise finds it
+			err := n.start()
+			errc <- err // before the kill, so supervise finds it
 			if err != nil {
-				p.killInit()
+				fi.kill()
 			}
 		}()
 	}
