@@ -460,7 +460,10 @@ func processAlive(pid int) bool {
 	return !strings.HasPrefix(s[strings.LastIndexByte(s, ')')+2:], "Z")
 }
 
-// TestNothingLeftAfterFailure: a failed setup leaves no process behind.
+// TestNothingLeftAfterFailure: a failed setup leaves no process behind:
+// no init of either kind (the fast init has the parent's command line), no
+// network helper, also when the fast init fails and the Go init starts the
+// sandbox again with a network of its own.
 func TestNothingLeftAfterFailure(t *testing.T) {
 	before := ownProcesses()
 	for _, args := range [][]string{
@@ -468,6 +471,8 @@ func TestNothingLeftAfterFailure(t *testing.T) {
 		{"--ro-bind", "/usr", "--chdir", "/no/such/dir", "--", "true"},
 		{"--ro-bind", "/usr", "--", "no-such-command-xyz"},
 		{"--ro-bind", "/usr", "--chmod", "0755", "/no/such/file", "--", "true"},
+		{"--net", "user", "--ro-bind", "/usr", "--ro-bind", "/no/such/path", "/x", "--", "true"},
+		{"--net", "user", "--ro-bind", "/usr", "--", "no-such-command-xyz"},
 	} {
 		r := sb(t, args...)
 		if r.code < 125 {
@@ -476,7 +481,10 @@ func TestNothingLeftAfterFailure(t *testing.T) {
 	}
 	time.Sleep(200 * time.Millisecond)
 	for pid, cmdline := range ownProcesses() {
-		if _, ok := before[pid]; !ok && strings.Contains(cmdline, "stage") {
+		if _, ok := before[pid]; ok {
+			continue
+		}
+		if strings.Contains(cmdline, "stage") || strings.HasPrefix(cmdline, sandboxBin+" ") || strings.Contains(cmdline, "sandbox-net") {
 			t.Errorf("left behind: pid %d %s", pid, cmdline)
 		}
 	}
