@@ -134,7 +134,9 @@ const (
 // fastEligible says whether plan can run with the fast init.
 func fastEligible(plan *Plan) bool {
 	s := plan.Spec
-	if !plan.UseInit || !plan.PIDNS || !canFork(plan) || !s.Namespaces.User {
+	// With a pid namespace, init forks the program; without one (or with
+	// --as-pid-1) the sandbox's one process becomes the program.
+	if (plan.UseInit && !plan.PIDNS) || !canFork(plan) || !s.Namespaces.User {
 		return false
 	}
 	if (plan.NetBuiltin && plan.NetSock <= 0) || len(plan.UserFilters) > 0 ||
@@ -524,6 +526,10 @@ func compileFast(plan *Plan, argv0 string, cloneFlags uintptr) *fastProg {
 	um := c.sys(unix.SYS_UMASK, 0)
 	c.op(um).in[0] = slotUmask + 1
 
+	if !plan.UseInit && s.NewSession {
+		c.sys(unix.SYS_SETSID) // execProgram: before confine
+	}
+
 	// confine: the working directory (and PWD), then secure.DropCaps with
 	// nothing kept: the bounding set, the ambient set, capset,
 	// no_new_privs, and every set read back.
@@ -559,6 +565,15 @@ func compileFast(plan *Plan, argv0 string, cloneFlags uintptr) *fastProg {
 	// caller's fds inherited, every signal unblocked, execve); init
 	// closes the report (the parent reads EOF once the program's execve
 	// has closed the last copy) and the caller's fds, then reaps.
+	if !plan.UseInit {
+		// execProgram: this process becomes the program.
+		for _, fd := range plan.PassFDs {
+			c.sys(unix.SYS_FCNTL, uintptr(fd), unix.F_SETFD, 0)
+		}
+		c.sys(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, c.buf(8), 0, 8)
+		c.compileExec()
+		return c.finish()
+	}
 	fork := c.emit(fastOp{kind: fkFork, out: slotProg + 1})
 	if s.NewSession {
 		c.sys(unix.SYS_SETSID)
@@ -576,7 +591,12 @@ func compileFast(plan *Plan, argv0 string, cloneFlags uintptr) *fastProg {
 		c.op(cl).ignore[0] = int16(unix.EBADF)
 	}
 	c.emit(fastOp{kind: fkReap})
+	return c.finish()
+}
 
+// finish lists the descriptors to keep and the fall-back report.
+func (c *fastCompiler) finish() *fastProg {
+	plan := c.plan
 	c.p.keep = append([]int{0, 1, 2}, plan.PassFDs...)
 	if plan.NetBuiltin {
 		c.p.keep = append(c.p.keep, plan.NetSock)
@@ -717,11 +737,20 @@ func (c *fastCompiler) compileTAP(sock int) {
 	c.closeSlot(slotTap)
 }
 
-// compileProc is Root.Proc with a pid namespace: a new procfs, then what is
-// writable of sys, sysrq-trigger, irq and bus bound read-only over itself.
+// compileProc is Root.Proc: a new procfs with a pid namespace, else the
+// host's bound; then what is writable of sys, sysrq-trigger, irq and bus
+// bound read-only over itself.
 func (c *fastCompiler) compileProc(op spec.Op) {
 	c.ensureDir(op, op.Dest, 0o755)
-	c.mountAt(op.Dest, "proc", unix.MS_NOSUID|unix.MS_NOEXEC|unix.MS_NODEV, "")
+	if c.plan.PIDNS {
+		c.mountAt(op.Dest, "proc", unix.MS_NOSUID|unix.MS_NOEXEC|unix.MS_NODEV, "")
+	} else {
+		// The host's /proc, bound (its pids are the host's).
+		o := c.sys(unix.SYS_OPENAT, atFDCWD, c.str("/proc"), unix.O_PATH|unix.O_CLOEXEC)
+		c.op(o).out = slotSub + 1
+		c.bind(slotSub, op.Dest, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV)
+		c.closeSlot(slotSub)
+	}
 	for _, sub := range []string{"sys", "sysrq-trigger", "irq", "bus"} {
 		p := path.Join(op.Dest, sub)
 		o := c.resolve(p, unix.O_PATH, slotSub)

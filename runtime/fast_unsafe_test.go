@@ -49,8 +49,9 @@ func TestFastEligible(t *testing.T) {
 		{"binds, dir, tmpfs, hostname, chdir", []string{"--unshare-all", "--bind", "/tmp", "/tmp", "--dev-bind", "/dev/null", "/null",
 			"--ro-bind-try", "/nonexistent", "/x", "--dir", "/d", "--perms", "0700", "--tmpfs", "/t", "--hostname", "h",
 			"--chdir", "/", "--new-session", "--die-with-parent", "--setenv", "A", "b", "true"}, nil, true},
-		{"no pid namespace", []string{"--unshare-user", "--ro-bind", "/", "/", "true"}, nil, false},
-		{"--as-pid-1", []string{"--unshare-all", "--as-pid-1", "--ro-bind", "/", "/", "true"}, nil, false},
+		{"no pid namespace", []string{"--unshare-user", "--ro-bind", "/", "/", "--proc", "/proc", "true"}, nil, true},
+		{"--as-pid-1", []string{"--unshare-all", "--as-pid-1", "--ro-bind", "/", "/", "true"}, nil, true},
+		{"an init without a pid namespace", caseA, func(p *Plan) { p.UseInit, p.PIDNS = true, false }, false},
 		{"--info-fd", append([]string{"--info-fd", "1"}, caseA...), nil, false},
 		{"--json-status-fd", append([]string{"--json-status-fd", "1"}, caseA...), nil, false},
 		{"--userns-block-fd", caseA, func(p *Plan) { p.Spec.UsernsBlockFD = 0 }, false},
@@ -281,5 +282,43 @@ func TestCompileFastConfined(t *testing.T) {
 	}
 	if fp.fprog == nil || int(fp.fprog.Len) != len(p.Seccomp) {
 		t.Errorf("seccomp program %+v", fp.fprog)
+	}
+}
+
+// TestCompileFastNoInit: without a pid namespace (or with --as-pid-1) the
+// fast init's process becomes the program: no fork, no reaper, the host's
+// /proc bound rather than a new one mounted.
+func TestCompileFastNoInit(t *testing.T) {
+	if !fastArch() {
+		t.Skip("the fast init knows amd64 and arm64 only")
+	}
+	p := fastTestPlan(t, "--unshare-user", "--ro-bind", "/", "/", "--proc", "/proc", "--new-session", "true")
+	fp := compileFast(p, "bwrap", 0)
+	if fp == nil {
+		t.Fatal("not eligible")
+	}
+	var setsid, capset, procMount, procOpen int
+	for i, op := range fp.ops {
+		switch {
+		case op.kind == fkFork || op.kind == fkReap:
+			t.Errorf("op %d: %d, want no init", i, op.kind)
+		case op.kind == fkSys && op.nr == unix.SYS_SETSID:
+			setsid = i
+		case op.kind == fkSys && op.nr == unix.SYS_CAPSET:
+			capset = i
+		case op.kind == fkSys && op.nr == unix.SYS_MOUNT && cstr(fp, op.args[0]) == "proc":
+			procMount++
+		case op.kind == fkSys && op.nr == unix.SYS_OPENAT && cstr(fp, op.args[1]) == "/proc":
+			procOpen++
+		}
+	}
+	if setsid == 0 || setsid > capset {
+		t.Errorf("setsid at op %d, capset at %d: want setsid first, as execProgram", setsid, capset)
+	}
+	if procMount != 0 || procOpen != 1 {
+		t.Errorf("proc mounted %d times, host /proc opened %d: want it bound", procMount, procOpen)
+	}
+	if last := fp.ops[len(fp.ops)-1]; last.kind != fkFail {
+		t.Errorf("last op %d, want the failure after the execve candidates", last.kind)
 	}
 }
