@@ -46,16 +46,21 @@ func main() {
 	if err == nil && os.Getppid() != req.Parent {
 		os.Exit(1) // the sandbox is gone already
 	}
-	// The seccomp filter is compiled while the stack waits for the TAP.
+	// The default filter is compiled at build time; only an architecture
+	// without one compiles it, while the stack waits for the TAP.
 	filter := make(chan compiled, 1)
-	go func() {
-		pol, err := secure.DefaultPolicy(nil)
-		var prog []bpf.RawInstruction
-		if err == nil {
-			prog, err = pol.Compile()
-		}
-		filter <- compiled{prog, err}
-	}()
+	if prog := secure.DefaultFilter(); prog != nil {
+		filter <- compiled{prog, nil}
+	} else {
+		go func() {
+			pol, err := secure.DefaultPolicy(nil)
+			var prog []bpf.RawInstruction
+			if err == nil {
+				prog, err = pol.Compile()
+			}
+			filter <- compiled{prog, err}
+		}()
+	}
 	var st *netstack.Stack
 	if err == nil {
 		st, err = serve(req)
