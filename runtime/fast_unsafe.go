@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"sandbox/net/vnet"
+	"sandbox/runtime/nofile"
 	"sandbox/secure"
 	"sandbox/spec"
 )
@@ -570,6 +571,7 @@ func compileFast(plan *Plan, argv0 string, cloneFlags uintptr) *fastProg {
 		for _, fd := range plan.PassFDs {
 			c.sys(unix.SYS_FCNTL, uintptr(fd), unix.F_SETFD, 0)
 		}
+		c.restoreNofile()
 		c.sys(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, c.buf(8), 0, 8)
 		c.compileExec()
 		return c.finish()
@@ -582,6 +584,7 @@ func compileFast(plan *Plan, argv0 string, cloneFlags uintptr) *fastProg {
 	for _, fd := range plan.PassFDs {
 		c.sys(unix.SYS_FCNTL, uintptr(fd), unix.F_SETFD, 0)
 	}
+	c.restoreNofile()
 	c.sys(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, c.buf(8), 0, 8)
 	c.compileExec()
 	c.op(fork).target = c.here()
@@ -592,6 +595,23 @@ func compileFast(plan *Plan, argv0 string, cloneFlags uintptr) *fastProg {
 	}
 	c.emit(fastOp{kind: fkReap})
 	return c.finish()
+}
+
+// restoreNofile gives the program the soft limit on open files the caller
+// gave us, which the Go runtime raised for itself at start (package syscall
+// restores it in what it starts, the way done here): when it was raised
+// and no one has changed it since.
+func (c *fastCompiler) restoreNofile() {
+	if !nofile.OK || nofile.StartHard == 0 || nofile.StartSoft >= nofile.StartHard-1 {
+		return // not raised
+	}
+	var now unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &now) != nil || now.Cur != nofile.StartHard-1 || now.Max != nofile.StartHard {
+		return // changed since, as syscall.forkExec checks
+	}
+	lim := (*unix.Rlimit)(c.bufp(int(unsafe.Sizeof(unix.Rlimit{}))))
+	lim.Cur, lim.Max = nofile.StartSoft, nofile.StartHard
+	c.sys(unix.SYS_PRLIMIT64, 0, unix.RLIMIT_NOFILE, uintptr(unsafe.Pointer(lim)), 0)
 }
 
 // finish lists the descriptors to keep and the fall-back report.

@@ -696,3 +696,38 @@ func TestFastInit(t *testing.T) {
 		t.Errorf("missing command after the fall-back: %q", r.stderr)
 	}
 }
+
+// TestCallerFdLimitKept: the program gets the caller's soft fd limit, as
+// under bubblewrap, although the Go runtime raises its own at start (and
+// restores it only in what it starts through os/exec): with either init,
+// with and without a pid namespace.
+func TestCallerFdLimitKept(t *testing.T) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	if lim.Max < 1000 {
+		t.Skipf("hard fd limit %d", lim.Max)
+	}
+	// syscall.Setrlimit also stops the runtime from restoring its own
+	// original in our children: they get 777.
+	want := syscall.Rlimit{Cur: 777, Max: lim.Max}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+	for _, c := range []struct {
+		name string
+		args []string
+	}{
+		{"fast init", concat([]string{"--unshare-all"}, usrArgs(), []string{"--proc", "/proc"})},
+		{"no pid namespace", concat([]string{"--unshare-user"}, usrArgs())},
+		{"Go init", concat([]string{"--unshare-all"}, usrArgs(), []string{"--remount-ro", "/usr"})},
+	} {
+		r := bw(t, concat(c.args, []string{"sh", "-c", "ulimit -Sn"})...)
+		mustCode(t, r, 0)
+		if got := strings.TrimSpace(r.stdout); got != "777" {
+			t.Errorf("%s: the program's soft fd limit is %s, want the caller's 777", c.name, got)
+		}
+	}
+}
