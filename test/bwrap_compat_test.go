@@ -516,6 +516,11 @@ func compatCases() []compatCase {
 		{name: "args unknown option", fds: []fdSpec{{in: "--bogus\x00"}}, args: bwCmd("--args", "3", "true")},
 		{name: "args bad fd", args: bwCmd("--args", "9", "true")},
 		{name: "args empty", fds: []fdSpec{{in: ""}}, args: bwCmd("--args", "3", "echo", "ok")},
+		// The --args fd is read and closed: its number is not the caller's
+		// to pass on (ours reused it, and once handed a pipe of its own to
+		// the program, or closed the runtime's epoll descriptor).
+		{name: "args fd not passed on", fds: []fdSpec{{in: "--setenv\x00X\x00y\x00"}}, args: bwCmd("--args", "3", "sh", "-c", "test -e /proc/self/fd/3 && echo has-fd-3 || echo no-fd-3")},
+		{name: "args fd not passed on, pid ns", fds: []fdSpec{{in: "--unshare-pid\x00"}}, args: bwCmd("--args", "3", "sh", "-c", "test -e /proc/self/fd/3 && echo has-fd-3 || echo no-fd-3")},
 
 		// --- process ---
 		{name: "session shared", args: bwSh(nil, `set -- $(cat /proc/$$/stat); [ "$6" = "$HOSTSID" ] && echo same-session || echo new-session`)},

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"slices"
 	"strings"
 
 	sbruntime "sandbox/runtime"
@@ -101,8 +102,14 @@ func run(argv []string) int {
 		fmt.Fprint(os.Stderr, spec.Help(p, argv[0]))
 		return sbruntime.ExitBwrapFailure
 	}
+	// --args files are read and closed while parsing: their numbers are
+	// no longer the caller's to pass on (the runtime may reuse them).
+	readArgs := func(fd int) ([]string, error) {
+		inherited = slices.DeleteFunc(inherited, func(i int) bool { return i == fd })
+		return sbruntime.ReadArgsFD(fd)
+	}
 	s, action, err := spec.Parse(p, argv[1:], spec.Options{
-		ReadArgs: sbruntime.ReadArgsFD,
+		ReadArgs: readArgs,
 		RealUID:  os.Getuid(),
 		RealGID:  os.Getgid(),
 	})
