@@ -18,9 +18,11 @@ import (
 	"sandbox/spec"
 )
 
-// The fast init: for the common sandbox (bubblewrap's personality, a pid
-// namespace, binds, symlinks, directories, tmpfs, /proc and /dev, nothing
-// that needs the Go init's other work), init is not an exec of our binary
+// The fast init: for the common sandbox (either personality: binds,
+// symlinks, directories, tmpfs, /proc and /dev, the sandbox's own data
+// files, --net user, the capability drop, Landlock and the default seccomp
+// filter; nothing that needs the Go init's other work), init is not an
+// exec of our binary
 // but the parent's own fork, which runs a list of raw system calls compiled
 // here, in the parent, from the plan: the same calls the Go init makes, in
 // the same order. That spares a Go runtime start-up, the longest step of a
