@@ -160,3 +160,33 @@ func applyOne(i int, op spec.Op, b Builder) error {
 	}
 	return fmt.Errorf("unknown operation %q", op.Kind)
 }
+
+// ParentMode is the mode of the missing parent directories an op creates:
+// 0755, or with bwrap's rules (bwrap) derived from the op's perms as
+// bubblewrap does (0 for ops without --perms, giving 0700).
+func ParentMode(op spec.Op, bwrap bool) uint32 {
+	if !bwrap {
+		return 0o755
+	}
+	perms := op.Perms
+	if perms < 0 {
+		switch op.Kind {
+		case spec.OpDir, spec.OpTmpfs:
+			perms = 0o755
+		case spec.OpFile:
+			perms = 0o666
+		case spec.OpBindData, spec.OpROBindData:
+			perms = 0o600
+		default:
+			perms = 0
+		}
+	}
+	mode := uint32(0o755)
+	if perms&0o070 == 0 {
+		mode &^= 0o050
+	}
+	if perms&0o007 == 0 {
+		mode &^= 0o005
+	}
+	return mode
+}

@@ -13,34 +13,8 @@ import (
 	"sandbox/spec"
 )
 
-// parentMode is the mode of missing parent directories for op. bubblewrap
-// derives it from the op's perms (0 for ops without --perms, giving 0700).
-func (r *Root) parentMode(op spec.Op) uint32 {
-	if !r.BwrapParents {
-		return 0o755
-	}
-	perms := op.Perms
-	if perms < 0 {
-		switch op.Kind {
-		case spec.OpDir, spec.OpTmpfs:
-			perms = 0o755
-		case spec.OpFile:
-			perms = 0o666
-		case spec.OpBindData, spec.OpROBindData:
-			perms = 0o600
-		default:
-			perms = 0
-		}
-	}
-	mode := uint32(0o755)
-	if perms&0o070 == 0 {
-		mode &^= 0o050
-	}
-	if perms&0o007 == 0 {
-		mode &^= 0o005
-	}
-	return mode
-}
+// parentMode is the mode of missing parent directories for op.
+func (r *Root) parentMode(op spec.Op) uint32 { return ParentMode(op, r.BwrapParents) }
 
 // mkdirAll creates the missing directories of p inside the new root.
 func (r *Root) mkdirAll(p string, mode uint32) error {

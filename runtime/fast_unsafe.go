@@ -12,6 +12,7 @@ import (
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 
+	"sandbox/fs"
 	"sandbox/net/vnet"
 	"sandbox/runtime/nofile"
 	"sandbox/secure"
@@ -268,35 +269,10 @@ func (c *fastCompiler) mkParents(op spec.Op, dest string) {
 	for d := path.Dir(p); d != "/"; d = path.Dir(d) {
 		chain = append(chain, d)
 	}
-	mode := uint32(0o755)
-	if c.plan.Spec.Personality == spec.Bwrap {
-		mode = bwrapParentMode(op)
-	}
+	mode := fs.ParentMode(op, c.plan.Spec.Personality == spec.Bwrap)
 	for i := len(chain) - 1; i >= 0; i-- {
 		c.mkdirIn(chain[i], mode)
 	}
-}
-
-// bwrapParentMode is fs.Root.parentMode with BwrapParents, for the kinds
-// the fast init takes.
-func bwrapParentMode(op spec.Op) uint32 {
-	perms := op.Perms
-	if perms < 0 {
-		switch op.Kind {
-		case spec.OpDir, spec.OpTmpfs:
-			perms = 0o755
-		default:
-			perms = 0
-		}
-	}
-	mode := uint32(0o755)
-	if perms&0o070 == 0 {
-		mode &^= 0o050
-	}
-	if perms&0o007 == 0 {
-		mode &^= 0o005
-	}
-	return mode
 }
 
 // ensureDir makes dest a directory (Root.ensureDir): mkdir, EEXIST allowed,

@@ -45,6 +45,9 @@ func (f *fastInit) wait() syscall.WaitStatus {
 // errFastFallback, with the fast init gone, when the Go init must start it
 // again.
 func (p *parent) runFast(fp *fastProg) (int, error) {
+	// Raw pipes, not os.Pipe: the child's ends must stay blocking (the
+	// fast init waits in read(2)), and O_NONBLOCK, which the runtime's
+	// poller sets, belongs to the open file both processes share.
 	var fds [6]int
 	for i := 0; i < 3; i++ {
 		if err := unix.Pipe2(fds[2*i:2*i+2], unix.O_CLOEXEC); err != nil {
@@ -74,38 +77,15 @@ func (p *parent) runFast(fp *fastProg) (int, error) {
 	if err := userns.Write(pid, *p.ids); err != nil {
 		return p.abort(setupErr("write id maps: "+err.Error(), "setting up uid map: "+err.Error(), mapHint(err)))
 	}
-	if p.net != nil {
-		// As run: the built-in stack's helper gets its request; slirp4netns
-		// or pasta joins the namespaces, and is ready before the release.
-		p.net.child.Close()
-		if p.plan.NetBuiltin {
-			if err := p.net.launched(); err != nil {
-				return p.abort(setupErr("--net user: "+err.Error(), "", ""))
-			}
-		} else if err := p.net.startExternal(pid); err != nil {
-			return p.abort(&SetupError{Msg: "--net-backend " + p.net.backend() + ": " + err.Error(), Exit: ExitSetup})
-		}
+	if err := p.netReady(pid); err != nil {
+		return p.abort(err)
 	}
 	// As run: the signals are caught before the sandbox is released.
 	<-p.caught
 	if _, err := p.ctlW.Write([]byte{0}); err != nil {
 		return p.abort(fmt.Errorf("release the sandbox: %w", err))
 	}
-	if p.net != nil && p.plan.NetBuiltin {
-		// init sends the TAP device during its setup; the stack starts
-		// while the rest of the root is built. Everything the goroutine
-		// uses is its own: after a fall-back, p's fields are the Go
-		// init's, and this helper's end must not kill that init.
-		n, fi, errc := p.net, p.fast, make(chan error, 1)
-		p.netErr = errc
-		go func() {
-			err := n.start()
-			errc <- err // before the kill, so supervise finds it
-			if err != nil {
-				fi.kill()
-			}
-		}()
-	}
+	p.watchNet(p.fast.kill) // this fast init's, whatever p holds later
 	code, err := p.supervise(pid, p.sigs)
 	if err == errFastFallback {
 		p.killInit()

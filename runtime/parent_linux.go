@@ -257,6 +257,7 @@ type parent struct {
 
 	cmd                 *exec.Cmd
 	fast                *fastInit // the fast init, when it runs instead of cmd
+	clone               uintptr   // init's namespaces (cloneFlags), set by run
 	ctlW, reportR, stat *os.File
 	closers             []*os.File
 	net                 *userNet
@@ -285,10 +286,11 @@ func (p *parent) pipe() (r, w *os.File, err error) {
 }
 
 func (p *parent) run() (int, error) {
+	p.clone = p.cloneFlags()
 	if p.net != nil && p.plan.NetBuiltin {
 		p.plan.NetSock = int(p.net.child.Fd()) // the fast init's: no exec
 	}
-	if fp := compileFast(p.plan, p.opt.Argv0, p.cloneFlags()); fp != nil {
+	if fp := compileFast(p.plan, p.opt.Argv0, p.clone); fp != nil {
 		code, err := p.runFast(fp)
 		if err != errFastFallback {
 			return code, err
@@ -355,7 +357,7 @@ func (p *parent) run() (int, error) {
 		Stderr:     os.Stderr,
 		ExtraFiles: extra,
 		SysProcAttr: &syscall.SysProcAttr{
-			Cloneflags: p.cloneFlags(),
+			Cloneflags: p.clone,
 		},
 	}
 	if s.DieWithParent {
@@ -404,17 +406,8 @@ func (p *parent) run() (int, error) {
 			return p.abort(setupErr("write id maps: "+err.Error(), "setting up uid map: "+err.Error(), mapHint(err)))
 		}
 	}
-	if p.net != nil {
-		p.net.child.Close()
-		if p.plan.NetBuiltin {
-			if err := p.net.launched(); err != nil {
-				return p.abort(setupErr("--net user: "+err.Error(), "", ""))
-			}
-		} else {
-			if err := p.net.startExternal(pid); err != nil {
-				return p.abort(&SetupError{Msg: "--net-backend " + p.net.backend() + ": " + err.Error(), Exit: ExitSetup})
-			}
-		}
+	if err := p.netReady(pid); err != nil {
+		return p.abort(err)
 	}
 	b, err := (&wirePlan{p.plan}).encode()
 	if err != nil {
@@ -432,19 +425,48 @@ func (p *parent) run() (int, error) {
 	if err := writeFrame(ctlW, b); err != nil {
 		return p.abort(fmt.Errorf("send spec to the sandbox: %w", err))
 	}
-	if p.net != nil && p.plan.NetBuiltin {
-		// init sends the TAP device during its setup; the stack starts
-		// while the rest of the root is built.
-		p.netErr = make(chan error, 1)
-		go func() {
-			err := p.net.start()
-			p.netErr <- err // before the kill, so supervise finds it
-			if err != nil {
-				p.cmd.Process.Kill()
-			}
-		}()
-	}
+	p.watchNet(func() { p.cmd.Process.Kill() })
 	return p.supervise(pid, sigs)
+}
+
+// netReady does the network's part once the maps are written and before
+// init goes on: the built-in stack's helper has its request; slirp4netns or
+// pasta joins the sandbox's namespaces and is ready.
+func (p *parent) netReady(pid int) error {
+	if p.net == nil {
+		return nil
+	}
+	p.net.child.Close()
+	if p.plan.NetBuiltin {
+		if err := p.net.launched(); err != nil {
+			return setupErr("--net user: "+err.Error(), "", "")
+		}
+		return nil
+	}
+	if err := p.net.startExternal(pid); err != nil {
+		return &SetupError{Msg: "--net-backend " + p.net.backend() + ": " + err.Error(), Exit: ExitSetup}
+	}
+	return nil
+}
+
+// watchNet waits, in the background, for the built-in stack's answer: init
+// sends the TAP device during its setup, and the stack starts while the
+// rest of the root is built. If the stack fails, kill ends init. The
+// goroutine keeps its own network, channel and kill: after the fast init's
+// fall-back, p's are the Go init's, which the first helper must not touch.
+func (p *parent) watchNet(kill func()) {
+	if p.net == nil || !p.plan.NetBuiltin {
+		return
+	}
+	n, errc := p.net, make(chan error, 1)
+	p.netErr = errc
+	go func() {
+		err := n.start()
+		errc <- err // before the kill, so supervise finds it
+		if err != nil {
+			kill()
+		}
+	}()
 }
 
 // logStart says (--verbose) how ids are mapped and whether Landlock is on.
@@ -680,7 +702,7 @@ func (p *parent) landlockABI() int {
 
 func (p *parent) namespaceInodes(pid int) []NSInode {
 	ns := p.s.Namespaces
-	flags := p.cloneFlags()
+	flags := p.clone
 	want := []struct {
 		name string
 		on   bool

@@ -14,20 +14,20 @@ import (
 	sbruntime "sandbox/runtime"
 )
 
-// TestUsernsBlockFD: the caller learns the pid from --info-fd, writes the id
-// maps itself, then releases the sandbox through --userns-block-fd.
-func TestUsernsBlockFD(t *testing.T) {
-	requireUser(t)
+// startHeld starts bwrap with a user and a pid namespace, --info-fd 3 and
+// --userns-block-fd 4 before args, and returns it, its child's pid from
+// --info-fd, and the write end that releases it. out, if not nil, takes
+// its output.
+func startHeld(t *testing.T, out io.Writer, args []string) (*exec.Cmd, int, *os.File) {
+	t.Helper()
 	infoR, infoW, _ := os.Pipe()
 	blockR, blockW, _ := os.Pipe()
 	defer infoR.Close()
-	defer blockW.Close()
-	args := concat([]string{"--unshare-user", "--unshare-pid", "--proc", "/proc", "--info-fd", "3", "--userns-block-fd", "4"}, usrArgs(),
-		[]string{"cat", "/proc/self/uid_map", "/proc/self/gid_map"})
-	cmd := exec.Command(bwrapBin, args...)
+	cmd := exec.Command(bwrapBin, concat([]string{"--unshare-user", "--unshare-pid", "--info-fd", "3", "--userns-block-fd", "4"}, args)...)
 	cmd.ExtraFiles = []*os.File{infoW, blockR}
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
+	if out != nil {
+		cmd.Stdout, cmd.Stderr = out, out
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -39,9 +39,21 @@ func TestUsernsBlockFD(t *testing.T) {
 	b, err := io.ReadAll(infoR)
 	if err != nil || json.Unmarshal(b, &info) != nil || info.Pid == 0 {
 		cmd.Process.Kill()
+		blockW.Close()
 		t.Fatalf("info: %q %v", b, err)
 	}
-	proc := fmt.Sprintf("/proc/%d/", info.Pid)
+	return cmd, info.Pid, blockW
+}
+
+// TestUsernsBlockFD: the caller learns the pid from --info-fd, writes the id
+// maps itself, then releases the sandbox through --userns-block-fd.
+func TestUsernsBlockFD(t *testing.T) {
+	requireUser(t)
+	var out strings.Builder
+	cmd, pid, blockW := startHeld(t, &out, concat([]string{"--proc", "/proc"}, usrArgs(),
+		[]string{"cat", "/proc/self/uid_map", "/proc/self/gid_map"}))
+	defer blockW.Close()
+	proc := fmt.Sprintf("/proc/%d/", pid)
 	for _, w := range []struct{ file, data string }{
 		{"uid_map", fmt.Sprintf("0 %d 1\n", os.Getuid())},
 		{"setgroups", "deny"},
@@ -77,33 +89,15 @@ func TestUsernsBlockFD(t *testing.T) {
 // The parent is held between the clone and the plan by --userns-block-fd.
 func TestParentDiesBeforePlan(t *testing.T) {
 	requireUser(t)
-	infoR, infoW, _ := os.Pipe()
-	blockR, blockW, _ := os.Pipe()
-	defer infoR.Close()
+	cmd, pid, blockW := startHeld(t, nil, concat(usrArgs(), []string{"true"}))
 	defer blockW.Close()
-	args := concat([]string{"--unshare-user", "--unshare-pid", "--info-fd", "3", "--userns-block-fd", "4"}, usrArgs(), []string{"true"})
-	cmd := exec.Command(bwrapBin, args...)
-	cmd.ExtraFiles = []*os.File{infoW, blockR}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	infoW.Close()
-	blockR.Close()
-	var info struct {
-		Pid int `json:"child-pid"`
-	}
-	b, err := io.ReadAll(infoR)
-	if err != nil || json.Unmarshal(b, &info) != nil || info.Pid == 0 {
-		cmd.Process.Kill()
-		t.Fatalf("info: %q %v", b, err)
-	}
 	cmd.Process.Kill()
 	cmd.Wait()
 	// init is not our child: it is gone, or a zombie of whoever reaps
 	// orphans here.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", info.Pid))
+		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 		if err != nil {
 			return // gone
 		}
@@ -111,7 +105,7 @@ func TestParentDiesBeforePlan(t *testing.T) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("init (pid %d) still runs 10 s after its parent was killed before the plan: %s", info.Pid, st)
+			t.Fatalf("init (pid %d) still runs 10 s after its parent was killed before the plan: %s", pid, st)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
