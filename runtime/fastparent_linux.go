@@ -80,13 +80,11 @@ func (p *parent) runFast(fp *fastProg) (int, error) {
 	if err := p.netReady(pid); err != nil {
 		return p.abort(err)
 	}
-	// As run: the signals are caught before the sandbox is released.
-	<-p.caught
 	if _, err := p.ctlW.Write([]byte{0}); err != nil {
 		return p.abort(fmt.Errorf("release the sandbox: %w", err))
 	}
 	p.watchNet(p.fast.kill) // this fast init's, whatever p holds later
-	code, err := p.supervise(pid, p.sigs)
+	code, err := p.supervise(pid)
 	if err == errFastFallback {
 		p.killInit()
 		p.waitInit()

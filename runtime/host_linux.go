@@ -27,7 +27,7 @@ const (
 )
 
 // forwardedSignals are passed on to the program.
-var forwardedSignals = []os.Signal{
+var forwardedSignals = []syscall.Signal{
 	syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM,
 	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH,
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 
 	"sandbox/fs"
 	sbnet "sandbox/net"
+	"sandbox/runtime/sigpipe"
 	"sandbox/spec"
 )
 
@@ -78,7 +78,9 @@ func InitMain(argv0 string, args []string) int {
 		return execProgram(plan, report)
 	}
 	if !plan.PIDNS || defaultSignals() != nil {
-		absorbSignals()
+		if err := absorbSignals(); err != nil {
+			return fail(report, err)
+		}
 	}
 	if fork {
 		pid, code := forkProgram(plan, report)
@@ -237,13 +239,14 @@ func startExecStage(argv0 string, plan *Plan, report *os.File) (*exec.Cmd, *os.F
 // it: a SIGINT typed right after the program's first output used to find
 // init without the handler (and killed it). A handler, not SIG_IGN:
 // handlers are reset by execve, SIG_IGN would pass on to the program.
-func absorbSignals() {
-	absorb := make(chan os.Signal, 16)
-	signal.Notify(absorb, forwardedSignals...)
-	go func() {
-		for range absorb {
-		}
-	}()
+//
+// The pipe's read end stays open and unread: a signal finding it full is
+// dropped, which is all absorbing asks.
+func absorbSignals() error {
+	if _, err := sigpipe.Catch(forwardedSignals...); err != nil {
+		return fmt.Errorf("catch the signals to absorb: %w", err)
+	}
+	return nil
 }
 
 // reap is pid 1's loop: it forwards the signals the parent passes on, reaps

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
-	goruntime "runtime"
 	"strconv"
 	"syscall"
 
@@ -14,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"sandbox/limits"
+	"sandbox/runtime/sigpipe"
 	"sandbox/secure"
 	"sandbox/spec"
 	"sandbox/userns"
@@ -147,25 +146,18 @@ type Options struct {
 //
 // A child's parent-death signal fires when the thread that started it
 // ends, not the process. The Go runtime ends a thread only when a goroutine
-// locked to it returns; none in this process does (the runtime's own
-// signal-mask thread never returns), so those signals fire with the
-// process. The calling goroutine need not be locked (and is not: with one
+// locked to it returns; none in this process does, so those signals fire
+// with the process. The calling goroutine need not be locked (and is not: with one
 // P, a locked goroutine would turn every switch to another one into a
 // switch of threads).
 func Run(s *spec.Spec, opt Options) (int, error) {
-	// The signals to forward, caught from before the plan goes to init
-	// (see run). os/signal's first Notify starts its signal thread and does
-	// a round trip to it per signal (1.3 ms here): in the background, while
-	// this goroutine works.
-	sigs, caught := make(chan os.Signal, 8), make(chan struct{})
-	go func() {
-		signal.Notify(sigs, forwardedSignals...)
-		close(caught)
-	}()
-	// With one P the goroutine runs only when this one lets it: now, so
-	// that its round trips overlap our work (waiting for them before the
-	// plan cost 2.9 ms otherwise).
-	goruntime.Gosched()
+	// The signals to forward, caught from now on, before the plan goes to
+	// init (see run), through a pipe: os/signal would cost two threads and
+	// a round trip to one of them per signal (see package sigpipe).
+	sigs, err := sigpipe.Catch(forwardedSignals...)
+	if err != nil {
+		return 0, fmt.Errorf("catch the signals to forward: %w", err)
+	}
 	uid, gid := os.Getuid(), os.Getgid()
 	plan := &Plan{Spec: s, Env: spec.ApplyEnv(os.Environ(), s.Env), Home: os.Getenv("HOME")}
 	for _, op := range s.Env {
@@ -240,7 +232,7 @@ func Run(s *spec.Spec, opt Options) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	p := &parent{s: s, plan: plan, opt: opt, ids: idPlan, net: un, sigs: sigs, caught: caught}
+	p := &parent{s: s, plan: plan, opt: opt, ids: idPlan, net: un, sigs: sigs}
 	defer p.cleanup()
 	defer p.closeCgroup()
 	if un != nil && !plan.NetBuiltin && opt.Warnf != nil {
@@ -262,9 +254,10 @@ type parent struct {
 	closers             []*os.File
 	net                 *userNet
 	netErr              chan error
-	// sigs receives the signals to forward once caught is closed.
-	sigs   chan os.Signal
-	caught chan struct{}
+	// sigs is the pipe of the caught signals to forward; sigCh is fed
+	// from it once the sandbox runs (signals).
+	sigs  *os.File
+	sigCh chan os.Signal
 	// cgroup is the sandbox's cgroup with the limits (nil without);
 	// notEnforced lists the limits --limits best-effort had to drop.
 	cgroup      *limits.Tree
@@ -413,20 +406,14 @@ func (p *parent) run() (int, error) {
 	if err != nil {
 		return p.abort(err)
 	}
-	// Caught before the plan goes out, or a SIGTERM could end this process
-	// and leave the sandbox running without it. Until then a signal that
-	// ends this process ends init too: it reads EOF instead of a plan and
-	// exits (and the network helper has our death as its own). Waited for
-	// only now, so the first Notify (1.1 ms here) runs beside init's
-	// start. Never stopped: the process ends with Run, and signal.Stop
-	// costs another 1.6 ms of round trips.
-	<-p.caught
-	sigs := p.sigs
+	// The signals were caught at Run's start, before the plan goes out: a
+	// SIGTERM could otherwise end this process and leave the sandbox
+	// running without it.
 	if err := writeFrame(ctlW, b); err != nil {
 		return p.abort(fmt.Errorf("send spec to the sandbox: %w", err))
 	}
 	p.watchNet(func() { p.cmd.Process.Kill() })
-	return p.supervise(pid, sigs)
+	return p.supervise(pid)
 }
 
 // netReady does the network's part once the maps are written and before
@@ -562,7 +549,18 @@ func (p *parent) startError(err error) error {
 
 // supervise waits for the setup report, forwards signals and returns the
 // program's status.
-func (p *parent) supervise(pid int, sigs chan os.Signal) (int, error) {
+// signals gives the caught signals, from one reader of the pipe for
+// every supervise of this Run.
+func (p *parent) signals() <-chan os.Signal {
+	if p.sigCh == nil {
+		p.sigCh = make(chan os.Signal, 8)
+		go sigpipe.Forward(p.sigs, p.sigCh)
+	}
+	return p.sigCh
+}
+
+func (p *parent) supervise(pid int) (int, error) {
+	sigs := p.signals()
 	type reportResult struct {
 		rep Report
 		ok  bool

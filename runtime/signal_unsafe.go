@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -24,7 +23,7 @@ func defaultSignals() error {
 	// every architecture's layout.
 	var dfl [4]uint64
 	for _, s := range forwardedSignals {
-		_, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(s.(syscall.Signal)), uintptr(unsafe.Pointer(&dfl)), 0, 8, 0, 0)
+		_, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(s), uintptr(unsafe.Pointer(&dfl)), 0, 8, 0, 0)
 		if e != 0 {
 			return e
 		}

@@ -731,3 +731,34 @@ func TestCallerFdLimitKept(t *testing.T) {
 		}
 	}
 }
+
+// TestStartupInitOrder: package startup's init (one P, the main stack grown
+// once) and package nofile's (the caller's fd limit) run before the
+// packages whose inits they must precede: the runtime's initialisation
+// order sorts by import path, which an import added to either could change.
+func TestStartupInitOrder(t *testing.T) {
+	cmd := exec.Command(sandboxBin, "--version")
+	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("sandbox --version: %v\n%s", err, out)
+	}
+	pos := map[string]int{}
+	for i, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) > 2 && f[0] == "init" {
+			pos[f[1]] = i
+		}
+	}
+	for _, c := range []struct{ first, then string }{
+		{"sandbox/runtime/startup", "sync"},
+		{"sandbox/runtime/startup", "syscall"},
+		{"sandbox/runtime/startup", "os"},
+		{"sandbox/runtime/nofile", "syscall"},
+	} {
+		a, okA := pos[c.first]
+		b, okB := pos[c.then]
+		if !okA || !okB || a > b {
+			t.Errorf("init of %s (line %d, traced %v) must come before %s's (line %d, traced %v)\n%s", c.first, a, okA, c.then, b, okB, out)
+		}
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"strings"
 
 	sbruntime "sandbox/runtime"
+	"sandbox/runtime/startup"
 	"sandbox/secure"
 	"sandbox/spec"
 )
@@ -150,16 +151,10 @@ func run(argv []string) int {
 		}
 		return 0
 	}
-	if s.Net.Mode != spec.NetUser {
-		// One P: the parent waits far more than it computes, and a
-		// second P makes the runtime wake spinning threads for each
-		// goroutine that becomes ready. Measured on case (a), 60
-		// interleaved runs: the same wall time, 2 ms (as bwrap) and 6 ms
-		// (as sandbox, with its two id helpers) less CPU per start. Not
-		// with --net user: the network helper is started from a
-		// goroutine while this one works (the stages get GOMAXPROCS=1 in
-		// their environment).
-		goruntime.GOMAXPROCS(1)
+	if s.Net.Mode == spec.NetUser {
+		// The network helper is started from a goroutine while this one
+		// works: the Ps package startup took.
+		goruntime.GOMAXPROCS(startup.Procs)
 	}
 	notes := spec.ApplyDefaults(s, hostFacts())
 	for _, w := range s.Warnings {

@@ -1,0 +1,26 @@
+//go:build linux && !amd64 && !arm64
+
+package sigpipe
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// install has os/signal feed the pipe where there is no handler in
+// assembly.
+func install(fd int, sigs []syscall.Signal) error {
+	c := make(chan os.Signal, 8)
+	for _, s := range sigs {
+		signal.Notify(c, s)
+	}
+	go func() {
+		for s := range c {
+			unix.Write(fd, []byte{byte(s.(syscall.Signal))})
+		}
+	}()
+	return nil
+}
