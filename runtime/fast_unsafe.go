@@ -550,7 +550,7 @@ func compileFast(plan *Plan, argv0 string, cloneFlags uintptr) *fastProg {
 			c.sys(unix.SYS_FCNTL, uintptr(fd), unix.F_SETFD, 0)
 		}
 		c.restoreNofile()
-		c.sys(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, c.buf(8), 0, 8)
+		c.unblockSignals()
 		c.compileExec()
 		return c.finish()
 	}
@@ -563,7 +563,7 @@ func compileFast(plan *Plan, argv0 string, cloneFlags uintptr) *fastProg {
 		c.sys(unix.SYS_FCNTL, uintptr(fd), unix.F_SETFD, 0)
 	}
 	c.restoreNofile()
-	c.sys(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, c.buf(8), 0, 8)
+	c.unblockSignals()
 	c.compileExec()
 	c.op(fork).target = c.here()
 	c.closeSlot(slotReport)
@@ -573,6 +573,20 @@ func compileFast(plan *Plan, argv0 string, cloneFlags uintptr) *fastProg {
 	}
 	c.emit(fastOp{kind: fkReap})
 	return c.finish()
+}
+
+// unblockSignals gives the program's process the default action for the
+// signals the parent catches, then an empty mask, as syscall.ForkExec does
+// for its children: the parent's handler (package sigpipe) is inherited
+// until execve, and a signal between the unblocking and the execve would
+// run it here, writing to a descriptor number this process may use for
+// something else.
+func (c *fastCompiler) unblockSignals() {
+	dfl := c.buf(32) // struct sigaction: zeros are SIG_DFL, no flags
+	for _, sig := range forwardedSignals {
+		c.sys(unix.SYS_RT_SIGACTION, uintptr(sig), dfl, 0, 8)
+	}
+	c.sys(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, c.buf(8), 0, 8)
 }
 
 // restoreNofile gives the program the soft limit on open files the caller

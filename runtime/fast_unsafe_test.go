@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"unsafe"
 
@@ -111,6 +112,17 @@ func cstr(fp *fastProg, p uintptr) string {
 	return ""
 }
 
+// zeros reports whether the n bytes at p, in fp's buffers, are all 0.
+func zeros(fp *fastProg, p uintptr, n int) bool {
+	for _, b := range fp.bufs {
+		start := uintptr(unsafe.Pointer(&b[0]))
+		if p >= start && p+uintptr(n) <= start+uintptr(len(b)) {
+			return bytes.Count(b[p-start:p-start+uintptr(n)], []byte{0}) == n
+		}
+	}
+	return false
+}
+
 // TestCompileFast checks the shape of case (a)'s program: every jump and
 // slot in range, the sources opened before the first mount, the root built
 // in the Go init's order, the capabilities dropped before the fork, the
@@ -149,6 +161,10 @@ func TestCompileFast(t *testing.T) {
 			order = append(order, "pivot_root")
 		case op.kind == fkSys && op.nr == unix.SYS_CAPSET:
 			order = append(order, "capset")
+		case op.kind == fkSys && op.nr == unix.SYS_RT_SIGACTION && zeros(fp, op.args[1], 32) && op.args[2] == 0:
+			order = append(order, "default "+unix.SignalName(syscall.Signal(op.args[0])))
+		case op.kind == fkSys && op.nr == unix.SYS_RT_SIGPROCMASK && zeros(fp, op.args[1], 8):
+			order = append(order, "unblock")
 		case op.kind == fkFork:
 			order = append(order, "fork")
 		case op.kind == fkExec:
@@ -172,6 +188,9 @@ func TestCompileFast(t *testing.T) {
 		"pivot_root", "mount  .",
 		"capset",
 		"fork",
+		"default SIGHUP", "default SIGINT", "default SIGQUIT", "default SIGTERM",
+		"default SIGUSR1", "default SIGUSR2", "default SIGWINCH",
+		"unblock",
 		"execve /usr/bin/true", "execve /bin/true",
 		"reap",
 	}, "\n")

@@ -147,9 +147,9 @@ type Options struct {
 // A child's parent-death signal fires when the thread that started it
 // ends, not the process. The Go runtime ends a thread only when a goroutine
 // locked to it returns; none in this process does, so those signals fire
-// with the process. The calling goroutine need not be locked (and is not: with one
-// P, a locked goroutine would turn every switch to another one into a
-// switch of threads).
+// with the process. The calling goroutine need not be locked (and is not:
+// with one P, a locked goroutine would turn every switch to another one
+// into a switch of threads).
 func Run(s *spec.Spec, opt Options) (int, error) {
 	// The signals to forward, caught from now on, before the plan goes to
 	// init (see run), through a pipe: os/signal would cost two threads and
