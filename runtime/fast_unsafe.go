@@ -117,10 +117,12 @@ type fastProg struct {
 	envTab []uintptr
 	argv   []*byte
 	// bufs holds every buffer and string the ops point to; filter and
-	// fprog the seccomp filter the ops load.
-	bufs   [][]byte
-	filter []bpf.RawInstruction
-	fprog  *unix.SockFprog
+	// fprog the seccomp filter the ops load, userProgs the caller's
+	// (their instructions are the plan's).
+	bufs      [][]byte
+	filter    []bpf.RawInstruction
+	fprog     *unix.SockFprog
+	userProgs []*unix.SockFprog
 	// fallback is the report that asks the parent to start again with
 	// the Go init.
 	fallback []byte
@@ -140,15 +142,30 @@ func fastEligible(plan *Plan) bool {
 	s := plan.Spec
 	// With a pid namespace, init forks the program; without one (or with
 	// --as-pid-1) the sandbox's one process becomes the program.
-	if (plan.UseInit && !plan.PIDNS) || !canFork(plan) || !s.Namespaces.User {
+	// canFork's other conditions hold for the fast init too; the
+	// caller's filters are no obstacle: they are loaded in the program's
+	// process, after the fork, just before execve (as bubblewrap does).
+	if (plan.UseInit && !plan.PIDNS) || plan.CgroupPayload != "" || plan.LateCgroupNS || !s.Namespaces.User {
 		return false
 	}
-	if (plan.NetBuiltin && plan.NetSock <= 0) || len(plan.UserFilters) > 0 ||
-		plan.Keep != 0 || plan.Console != "" || len(plan.InitFDs) > 0 || len(plan.Seccomp) > 4096 {
+	if (plan.NetBuiltin && plan.NetSock <= 0) || plan.Keep != 0 || plan.Console != "" || len(plan.Seccomp) > 4096 {
 		return false
 	}
-	if s.InfoFD != spec.NoFD || s.JSONStatusFD != spec.NoFD || s.UsernsBlockFD != spec.NoFD || s.BlockFD != spec.NoFD ||
-		s.SyncFD != spec.NoFD || len(s.SeccompFDs) > 0 || s.DisableUserns || s.AssertUsernsDisabled ||
+	for _, f := range plan.UserFilters {
+		if len(f) == 0 || len(f) > 4096 {
+			return false // the Go init says why the kernel refuses it
+		}
+	}
+	// The caller's fds that only the stages hold: --sync-fd, which init
+	// keeps; the data ops' are read by the Go init.
+	for _, fd := range plan.InitFDs {
+		if fd != s.SyncFD {
+			return false
+		}
+	}
+	// --userns-block-fd: the caller writes the maps of the pid it read
+	// from --info-fd, which a fall-back would replace.
+	if s.UsernsBlockFD != spec.NoFD || s.DisableUserns || s.AssertUsernsDisabled ||
 		s.Limits.NeedsCgroup() || len(s.Limits.Rlimits) > 0 || len(s.Caps) > 0 || len(s.Command) == 0 {
 		return false
 	}
@@ -530,6 +547,14 @@ func compileFast(plan *Plan, argv0 string, cloneFlags uintptr) *fastProg {
 	if plan.Landlock {
 		c.compileLandlock(secure.CompileLandlock(secure.LandlockRules(s.Ops), plan.LandlockABI))
 	}
+	if s.BlockFD != spec.NoFD {
+		// waitFD: a byte or the end, then the fd is closed (the program
+		// does not get it). Every signal is blocked here: no EINTR.
+		r := c.sys(unix.SYS_READ, uintptr(s.BlockFD), c.buf(8), 1)
+		c.op(r).ignore[0] = anyErrno
+		cl := c.sys(unix.SYS_CLOSE, uintptr(s.BlockFD))
+		c.op(cl).ignore[0] = anyErrno
+	}
 	if plan.Seccomp != nil {
 		// secure.LoadFilter: no_new_privs must be set, then the filter.
 		n := c.sys(unix.SYS_PRCTL, unix.PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0)
@@ -546,11 +571,12 @@ func compileFast(plan *Plan, argv0 string, cloneFlags uintptr) *fastProg {
 	// has closed the last copy) and the caller's fds, then reaps.
 	if !plan.UseInit {
 		// execProgram: this process becomes the program.
-		for _, fd := range plan.PassFDs {
+		for _, fd := range c.programFDs() {
 			c.sys(unix.SYS_FCNTL, uintptr(fd), unix.F_SETFD, 0)
 		}
 		c.restoreNofile()
 		c.unblockSignals()
+		c.callerFilters()
 		c.compileExec()
 		return c.finish()
 	}
@@ -559,20 +585,46 @@ func compileFast(plan *Plan, argv0 string, cloneFlags uintptr) *fastProg {
 		c.sys(unix.SYS_SETSID)
 	}
 	c.sys(unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL))
-	for _, fd := range plan.PassFDs {
+	for _, fd := range c.programFDs() {
 		c.sys(unix.SYS_FCNTL, uintptr(fd), unix.F_SETFD, 0)
 	}
 	c.restoreNofile()
 	c.unblockSignals()
+	c.callerFilters()
 	c.compileExec()
 	c.op(fork).target = c.here()
 	c.closeSlot(slotReport)
-	for _, fd := range plan.PassFDs {
+	for _, fd := range c.programFDs() {
 		cl := c.sys(unix.SYS_CLOSE, uintptr(fd))
 		c.op(cl).ignore[0] = int16(unix.EBADF)
 	}
 	c.emit(fastOp{kind: fkReap})
 	return c.finish()
+}
+
+// callerFilters loads the caller's seccomp filters (--seccomp,
+// --add-seccomp-fd), in order, stacked on ours, in the program's process
+// just before its execve, as bubblewrap does: they may refuse what the
+// setup or a fork needs. no_new_privs is set by then.
+func (c *fastCompiler) callerFilters() {
+	for _, prog := range c.plan.UserFilters {
+		fprog := &unix.SockFprog{Len: uint16(len(prog)), Filter: (*unix.SockFilter)(unsafe.Pointer(&prog[0]))}
+		c.p.userProgs = append(c.p.userProgs, fprog)
+		f := c.sys(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(fprog)))
+		c.op(f).check = true // 0
+	}
+}
+
+// programFDs are the caller's fds the program inherits: all but
+// --block-fd's, which init closed once it had waited on it.
+func (c *fastCompiler) programFDs() []int {
+	var fds []int
+	for _, fd := range c.plan.PassFDs {
+		if fd != c.plan.Spec.BlockFD {
+			fds = append(fds, fd)
+		}
+	}
+	return fds
 }
 
 // unblockSignals gives the program's process the default action for the
@@ -609,7 +661,7 @@ func (c *fastCompiler) restoreNofile() {
 // finish lists the descriptors to keep and the fall-back report.
 func (c *fastCompiler) finish() *fastProg {
 	plan := c.plan
-	c.p.keep = append([]int{0, 1, 2}, plan.PassFDs...)
+	c.p.keep = append(append([]int{0, 1, 2}, plan.PassFDs...), plan.InitFDs...)
 	if plan.NetBuiltin {
 		c.p.keep = append(c.p.keep, plan.NetSock)
 	}

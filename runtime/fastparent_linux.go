@@ -19,9 +19,14 @@ var errFastFallback = errors.New("fast init: fall back to the Go init")
 // fastInit is a running fast init.
 type fastInit struct {
 	pid, pidfd int
-	passFDs    []int
-	once       sync.Once
-	ws         syscall.WaitStatus
+	// callerFDs are the caller's descriptors the sandbox holds (the
+	// program's and --sync-fd), closed here once the program runs.
+	callerFDs []int
+	// info is for --info-fd and --json-status-fd, written once the
+	// program runs: a fall-back's Go init writes its own.
+	info *sandboxInfo
+	once sync.Once
+	ws   syscall.WaitStatus
 }
 
 // kill sends SIGKILL through the pidfd, which names init even once it has
@@ -69,7 +74,8 @@ func (p *parent) runFast(fp *fastProg) (int, error) {
 		unix.Close(statR)
 		return 0, errFastFallback
 	}
-	p.fast = &fastInit{pid: pid, pidfd: pidfd, passFDs: p.plan.PassFDs}
+	p.fast = &fastInit{pid: pid, pidfd: pidfd, callerFDs: append(append([]int(nil), p.plan.PassFDs...), p.plan.InitFDs...)}
+	p.fast.info = p.readInfo(pid)
 	p.ctlW, p.reportR, p.stat = pollable(ctlW, "ctl"), pollable(reportR, "report"), pollable(statR, "status")
 	files := []*os.File{p.ctlW, p.reportR, p.stat}
 	p.closers = append(p.closers, files...)
@@ -104,15 +110,19 @@ func pollable(fd int, name string) *os.File {
 
 // started: the program runs. The caller's fds now live in the sandbox
 // (the Go init's path closes them as soon as init has them; the fast
-// init's keeps them until then, for a fallback).
-func (p *parent) started() {
+// init's keeps them until then, for a fallback). The fast init's
+// --info-fd and --json-status-fd are written now, not at the clone as the
+// Go init's are: a fall-back would have named an init that is gone. They
+// name the same process either way, which lives as long as the sandbox.
+func (p *parent) started() error {
 	if p.fast == nil {
-		return
+		return nil
 	}
-	for _, fd := range p.fast.passFDs {
+	for _, fd := range p.fast.callerFDs {
 		unix.Close(fd)
 	}
-	p.fast.passFDs = nil
+	p.fast.callerFDs = nil
+	return p.writeInfo(p.fast.info)
 }
 
 // setupFailed turns init's report into the error Run returns.

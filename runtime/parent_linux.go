@@ -388,7 +388,7 @@ func (p *parent) run() (int, error) {
 	}
 	p.logStart()
 
-	if err := p.writeInfo(pid); err != nil {
+	if err := p.writeInfo(p.readInfo(pid)); err != nil {
 		return p.abort(err)
 	}
 	if s.UsernsBlockFD != spec.NoFD {
@@ -595,7 +595,9 @@ func (p *parent) supervise(pid int) (int, error) {
 				return 0, p.setupFailed(r.rep)
 			}
 			started = true
-			p.started()
+			if err := p.started(); err != nil {
+				return p.abort(err)
+			}
 		case code := <-exitCh:
 			if reportCh != nil {
 				// The child died before saying anything: read what it left.
@@ -604,7 +606,9 @@ func (p *parent) supervise(pid int) (int, error) {
 					return 0, p.setupFailed(r.rep)
 				}
 				started = true
-				p.started()
+				if err := p.started(); err != nil {
+					return p.abort(err)
+				}
 			}
 			if err := p.netFailure(); err != nil {
 				return 0, err // the stack failed and stopped the sandbox
@@ -660,7 +664,12 @@ func (p *parent) forward(pid int, sig syscall.Signal) {
 	syscall.Kill(pid, sig)
 }
 
-func (p *parent) writeInfo(pid int) error {
+// sandboxInfo is what --info-fd and the first --json-status-fd line say.
+type sandboxInfo struct{ info, status string }
+
+// readInfo reads what writeInfo writes, while init lives (its namespaces'
+// inodes); nil when neither fd was given.
+func (p *parent) readInfo(pid int) *sandboxInfo {
 	s := p.s
 	if s.InfoFD == spec.NoFD && s.JSONStatusFD == spec.NoFD {
 		return nil
@@ -676,14 +685,24 @@ func (p *parent) writeInfo(pid int) error {
 			extra = append(extra, l)
 		}
 	}
+	return &sandboxInfo{info: InfoJSON(pid, ns, extra), status: StatusStartJSON(pid, ns, extra)}
+}
+
+// writeInfo writes si (from readInfo) to --info-fd, which it closes, and
+// as the first --json-status-fd line.
+func (p *parent) writeInfo(si *sandboxInfo) error {
+	s := p.s
+	if si == nil {
+		return nil
+	}
 	if s.InfoFD != spec.NoFD {
-		if err := writeFD(s.InfoFD, InfoJSON(pid, ns, extra)); err != nil {
+		if err := writeFD(s.InfoFD, si.info); err != nil {
 			return setupErr("write to --info-fd: "+err.Error(), "Write to info_fd: "+errnoText(err), "")
 		}
 		syscall.Close(s.InfoFD)
 	}
 	if s.JSONStatusFD != spec.NoFD {
-		if err := writeFD(s.JSONStatusFD, StatusStartJSON(pid, ns, extra)); err != nil {
+		if err := writeFD(s.JSONStatusFD, si.status); err != nil {
 			return setupErr("write to --json-status-fd: "+err.Error(), "Write to json_status_fd: "+errnoText(err), "")
 		}
 	}

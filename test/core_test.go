@@ -9,6 +9,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -680,7 +681,38 @@ func TestFastInit(t *testing.T) {
 	if a := cmdline("--remount-ro", "/usr"); len(a) < 2 || !strings.HasPrefix(a[1], "--stage-init") {
 		t.Errorf("Go init (--remount-ro): /proc/1/cmdline is %q, want the init stage", a)
 	}
-	r := bw(t, concat(base, []string{"sh", "-c", "echo $PWD; exit 3"})...)
+	// The caller's fds of launchers: --info-fd, --json-status-fd,
+	// --sync-fd, --block-fd and a seccomp filter that refuses every fork
+	// (loaded in the program's process, after init forked it).
+	files := make([]*os.File, 5)
+	for i := range files {
+		f, err := os.CreateTemp(t.TempDir(), "fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[i] = f
+	}
+	files[3].WriteString("go")
+	files[4].Write(denyForkFilter(t))
+	for _, f := range files[3:] {
+		f.Seek(0, 0)
+	}
+	r := runWith(t, runOpts{files: files}, bwrapBin, concat(base, []string{"--info-fd", "3", "--json-status-fd", "4", "--sync-fd", "5",
+		"--block-fd", "6", "--seccomp", "7", "cat", "/proc/1/cmdline"})...)
+	mustCode(t, r, 0)
+	if a := strings.Split(r.stdout, "\x00"); a[0] != bwrapBin || strings.HasPrefix(a[1], "--stage-") {
+		t.Errorf("with the caller's fds: /proc/1/cmdline is %q, want the fast init's (%s --unshare-all ...)", a, bwrapBin)
+	}
+	for i, want := range []string{`"child-pid"`, `"child-pid"`} {
+		b, _ := os.ReadFile(files[i].Name())
+		if !strings.Contains(string(b), want) {
+			t.Errorf("fd %d (--info-fd, --json-status-fd) says %q", 3+i, b)
+		}
+	}
+	if b, _ := os.ReadFile(files[1].Name()); !strings.HasSuffix(string(b), `{ "exit-code": 0 }`+"\n") {
+		t.Errorf("--json-status-fd says %q, want the exit code last", b)
+	}
+	r = bw(t, concat(base, []string{"sh", "-c", "echo $PWD; exit 3"})...)
 	mustCode(t, r, 3)
 	if wd, _ := os.Getwd(); strings.TrimSpace(r.stdout) != "/" && strings.TrimSpace(r.stdout) != wd {
 		t.Errorf("PWD inside is %q", r.stdout)
@@ -695,6 +727,30 @@ func TestFastInit(t *testing.T) {
 	if r.stderr != "bwrap: execvp no-such-command-xyz: No such file or directory\n" {
 		t.Errorf("missing command after the fall-back: %q", r.stderr)
 	}
+}
+
+// denyForkFilter is a seccomp program (cBPF, the kernel's struct
+// sock_filter) that fails clone, clone3, fork and vfork with EPERM.
+func denyForkFilter(t *testing.T) []byte {
+	var nrs []uint32
+	switch runtime.GOARCH {
+	case "amd64":
+		nrs = []uint32{56, 57, 58, 435} // clone, fork, vfork, clone3
+	case "arm64":
+		nrs = []uint32{220, 435} // clone, clone3
+	default:
+		t.Skipf("no system call numbers for %s", runtime.GOARCH)
+	}
+	ins := func(code uint16, jt, jf uint8, k uint32) []byte {
+		return []byte{byte(code), byte(code >> 8), jt, jf, byte(k), byte(k >> 8), byte(k >> 16), byte(k >> 24)}
+	}
+	prog := ins(0x20, 0, 0, 0) // ld [0]: the system call's number
+	for i, nr := range nrs {
+		prog = append(prog, ins(0x15, uint8(len(nrs)-i), 0, nr)...) // jeq nr: to the refusal
+	}
+	prog = append(prog, ins(0x06, 0, 0, 0x7fff0000)...) // ret ALLOW
+	prog = append(prog, ins(0x06, 0, 0, 0x00050001)...) // ret ERRNO(EPERM)
+	return prog
 }
 
 // TestCallerFdLimitKept: the program gets the caller's soft fd limit, as
