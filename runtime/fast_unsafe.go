@@ -4,6 +4,7 @@ package runtime
 
 import (
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -84,6 +85,7 @@ const (
 	fkCopy32           // *(*uint32)(dst) = *(*uint32)(ptr)
 	fkStore32          // *(*int32)(ptr) = slot in[0]
 	fkNlAck            // the netlink answer at ptr is a success; with args[0], IPv6 being off jumps to target
+	fkCopyFD           // fd args[0], from its offset (not moved), to the fd in slot in[1], through ptr (args[2] bytes)
 )
 
 // Slots the interpreter and the compiler agree on.
@@ -123,6 +125,8 @@ type fastProg struct {
 	filter    []bpf.RawInstruction
 	fprog     *unix.SockFprog
 	userProgs []*unix.SockFprog
+	// dataFDs are the caller's fds the data ops read (fkCopyFD).
+	dataFDs []int
 	// fallback is the report that asks the parent to start again with
 	// the Go init.
 	fallback []byte
@@ -157,9 +161,9 @@ func fastEligible(plan *Plan) bool {
 		}
 	}
 	// The caller's fds that only the stages hold: --sync-fd, which init
-	// keeps; the data ops' are read by the Go init.
+	// keeps, and the data ops' (checked with their ops below).
 	for _, fd := range plan.InitFDs {
-		if fd != s.SyncFD {
+		if fd != s.SyncFD && !slices.ContainsFunc(s.Ops, func(op spec.Op) bool { return op.FD == fd }) {
 			return false
 		}
 	}
@@ -178,16 +182,25 @@ func fastEligible(plan *Plan) bool {
 			if op.Source == "" || op.FD != spec.NoFD {
 				return false
 			}
-		case spec.OpBindData, spec.OpROBindData:
-			if op.FD != spec.NoFD {
-				return false // the caller's data: read from its fd
+		case spec.OpBindData, spec.OpROBindData, spec.OpFile:
+			if op.FD != spec.NoFD && !regularFile(op.FD) {
+				// A pipe's data, once read, would not be there for a
+				// fall-back's Go init; a file's is read where it stands
+				// (fkCopyFD).
+				return false
 			}
-		case spec.OpSymlink, spec.OpDir, spec.OpTmpfs, spec.OpProc, spec.OpDev:
+		case spec.OpSymlink, spec.OpDir, spec.OpTmpfs, spec.OpProc, spec.OpDev, spec.OpLockFile:
 		default:
 			return false
 		}
 	}
 	return true
+}
+
+// regularFile says whether fd is a regular file (a memfd is one).
+func regularFile(fd int) bool {
+	var st unix.Stat_t
+	return unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG
 }
 
 // fastCompiler builds a fastProg.
@@ -496,10 +509,26 @@ func compileFast(plan *Plan, argv0 string, cloneFlags uintptr) *fastProg {
 		case spec.OpBindData, spec.OpROBindData:
 			nData++
 			c.compileBindData(op, nData)
+		case spec.OpFile:
+			c.compileFile(op)
 		case spec.OpProc:
 			c.compileProc(op)
 		case spec.OpDev:
 			c.compileDev(op)
+		}
+	}
+
+	// The lock files, last (fs.Apply): a read lock on each, its fd kept
+	// open by init for the sandbox's life (close-on-exec: not the
+	// program's).
+	for _, op := range s.Ops {
+		if op.Kind == spec.OpLockFile {
+			c.resolve(op.Dest, unix.O_RDONLY, slotTmp)
+			lk := (*unix.Flock_t)(c.bufp(int(unsafe.Sizeof(unix.Flock_t{}))))
+			lk.Type, lk.Whence = unix.F_RDLCK, 0
+			l := c.sys(unix.SYS_FCNTL, 0, unix.F_SETLK, uintptr(unsafe.Pointer(lk)))
+			c.op(l).in[0] = slotTmp + 1
+			c.emit(fastOp{kind: fkSet, out: slotTmp + 1, args: [6]uintptr{^uintptr(0)}}) // kept
 		}
 	}
 
@@ -710,7 +739,9 @@ func (c *fastCompiler) compileBindData(op spec.Op, n int) {
 	c.op(o).out = slotTmp2 + 1
 	f := c.sys(unix.SYS_FCHMOD, 0, mode)
 	c.op(f).in[0] = slotTmp2 + 1
-	if len(op.Data) > 0 {
+	if op.FD != spec.NoFD {
+		c.copyFD(op.FD, slotTmp2)
+	} else if len(op.Data) > 0 {
 		d := c.alloc(len(op.Data))
 		copy(d, op.Data)
 		w := c.sys(unix.SYS_WRITE, 0, uintptr(unsafe.Pointer(&d[0])), uintptr(len(d)))
@@ -729,6 +760,39 @@ func (c *fastCompiler) compileBindData(op spec.Op, n int) {
 	u := c.sys(unix.SYS_UNLINKAT, atFDCWD, tmp, 0)
 	c.op(u).ignore[0] = anyErrno
 }
+
+// compileFile is Root.File: DEST created (or truncated) with the data of
+// the caller's fd.
+func (c *fastCompiler) compileFile(op spec.Op) {
+	c.mkParents(op, op.Dest)
+	mode := uintptr(0o666)
+	if op.Perms >= 0 {
+		mode = uintptr(op.Perms)
+	}
+	p := path.Clean("/" + op.Dest)
+	c.resolve(path.Dir(p), unix.O_PATH|unix.O_DIRECTORY, slotTmp)
+	o := c.sys(unix.SYS_OPENAT, 0, c.str(path.Base(p)), unix.O_CREAT|unix.O_WRONLY|unix.O_TRUNC|unix.O_NOFOLLOW|unix.O_CLOEXEC, mode)
+	c.op(o).in[0] = slotTmp + 1
+	c.op(o).out = slotTmp2 + 1
+	c.copyFD(op.FD, slotTmp2)
+	c.closeSlot(slotTmp2)
+	c.closeSlot(slotTmp)
+}
+
+// copyFD is copyFromFD: the caller's fd copied into the file in slot, then
+// closed. The data is read from the fd's offset without moving it
+// (fkCopyFD): a fall-back's Go init reads it again, and the parent moves
+// the offset to the end once the program runs (started).
+func (c *fastCompiler) copyFD(fd int, slot int) {
+	c.emit(fastOp{kind: fkCopyFD, args: [6]uintptr{0: uintptr(fd), 2: fastCopyBuf}, in: [6]uint8{1: uint8(slot + 1)}, ptr: c.bufp(fastCopyBuf)})
+	cl := c.sys(unix.SYS_CLOSE, uintptr(fd))
+	c.op(cl).ignore[0] = anyErrno
+	c.p.dataFDs = append(c.p.dataFDs, fd)
+}
+
+// fastCopyBuf is fkCopyFD's buffer: the data files are small (passwd,
+// group, an app's metadata).
+const fastCopyBuf = 16 << 10
 
 // compileTAP is sendTAP (vnet.CreateTAP, then the device to the network
 // helper over sock): the device made persistent with checksum offload, its

@@ -4,6 +4,7 @@ package runtime
 
 import (
 	"bytes"
+	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -39,6 +40,20 @@ func TestFastEligible(t *testing.T) {
 		t.Skip("the fast init knows amd64 and arm64 only")
 	}
 	filter := []bpf.RawInstruction{{Op: 0x06, K: 0x7fff0000}}
+	// The data ops' fds: a regular file's data can be read where it
+	// stands; a pipe's could not be read again by a fall-back.
+	file, err := os.CreateTemp(t.TempDir(), "data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	defer pw.Close()
+	fileFD, pipeFD := strconv.Itoa(int(file.Fd())), strconv.Itoa(int(pr.Fd()))
 	cases := []struct {
 		name string
 		args []string
@@ -60,10 +75,12 @@ func TestFastEligible(t *testing.T) {
 		{"--sync-fd", append([]string{"--sync-fd", "1"}, caseA...), func(p *Plan) { p.InitFDs = []int{1} }, true},
 		{"--sync-fd without a pid namespace", []string{"--unshare-user", "--sync-fd", "1", "--ro-bind", "/", "/", "true"},
 			func(p *Plan) { p.InitFDs, p.UseInit = []int{1}, true }, false},
-		{"--lock-file", append([]string{"--lock-file", "/usr/x"}, caseA...), nil, false},
+		{"--lock-file", append([]string{"--lock-file", "/usr/x"}, caseA...), nil, true},
 		{"--cap-add", append([]string{"--cap-add", "CAP_CHOWN"}, caseA...), nil, false},
-		{"--file", append([]string{"--file", "0", "/f"}, caseA...), nil, false},
-		{"--bind-data", append([]string{"--bind-data", "0", "/f"}, caseA...), nil, false},
+		{"--file from a pipe", append([]string{"--file", pipeFD, "/f"}, caseA...), nil, false},
+		{"--bind-data from a pipe", append([]string{"--bind-data", pipeFD, "/f"}, caseA...), nil, false},
+		{"--file, --bind-data, --ro-bind-data from files", append([]string{"--file", fileFD, "/f", "--bind-data", fileFD, "/g",
+			"--ro-bind-data", fileFD, "/h"}, caseA...), func(p *Plan) { p.InitFDs = []int{int(file.Fd())} }, true},
 		{"--chmod", append([]string{"--chmod", "0700", "/usr"}, caseA...), nil, false},
 		{"--remount-ro", append([]string{"--remount-ro", "/usr"}, caseA...), nil, false},
 		{"--mqueue", append([]string{"--mqueue", "/mq"}, caseA...), nil, false},

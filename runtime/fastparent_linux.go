@@ -25,8 +25,11 @@ type fastInit struct {
 	// info is for --info-fd and --json-status-fd, written once the
 	// program runs: a fall-back's Go init writes its own.
 	info *sandboxInfo
-	once sync.Once
-	ws   syscall.WaitStatus
+	// dataFDs are the caller's files the data ops copied without moving
+	// their offset (a fall-back's Go init reads them again).
+	dataFDs []int
+	once    sync.Once
+	ws      syscall.WaitStatus
 }
 
 // kill sends SIGKILL through the pidfd, which names init even once it has
@@ -76,6 +79,7 @@ func (p *parent) runFast(fp *fastProg) (int, error) {
 	}
 	p.fast = &fastInit{pid: pid, pidfd: pidfd, callerFDs: append(append([]int(nil), p.plan.PassFDs...), p.plan.InitFDs...)}
 	p.fast.info = p.readInfo(pid)
+	p.fast.dataFDs = fp.dataFDs
 	p.ctlW, p.reportR, p.stat = pollable(ctlW, "ctl"), pollable(reportR, "report"), pollable(statR, "status")
 	files := []*os.File{p.ctlW, p.reportR, p.stat}
 	p.closers = append(p.closers, files...)
@@ -117,6 +121,11 @@ func pollable(fd int, name string) *os.File {
 func (p *parent) started() error {
 	if p.fast == nil {
 		return nil
+	}
+	// The data files read to their end, where the Go init and bubblewrap
+	// leave a caller's offset (a shell's `3<file` shares it).
+	for _, fd := range p.fast.dataFDs {
+		unix.Seek(fd, 0, unix.SEEK_END)
 	}
 	for _, fd := range p.fast.callerFDs {
 		unix.Close(fd)

@@ -244,6 +244,30 @@ func fastFork(fp *fastProg, gaps []uintptr, all *[8]byte, pidfd *int32) (pid uin
 			ws = 0
 		case fkCopy32:
 			*(*uint32)(op.dst) = *(*uint32)(op.ptr)
+		case fkCopyFD:
+			// copyFromFD with pread: the shared offset stays where it is
+			// (a[0] is the read position, r1 a read's size, a[1] a
+			// write's).
+			a[0], _, e = syscall.RawSyscall(syscall.SYS_LSEEK, op.args[0], 0, unix.SEEK_CUR)
+			if e != 0 {
+				goto fail
+			}
+			for {
+				r1, _, e = syscall.RawSyscall6(syscall.SYS_PREAD64, op.args[0], uintptr(op.ptr), op.args[2], a[0], 0, 0)
+				if e != 0 {
+					goto fail
+				}
+				if r1 == 0 {
+					break
+				}
+				a[0] += r1
+				for k = 0; k < int(r1); k += int(a[1]) {
+					a[1], _, e = syscall.RawSyscall(syscall.SYS_WRITE, slots[op.in[1]-1], uintptr(op.ptr)+uintptr(k), r1-uintptr(k))
+					if e != 0 || a[1] == 0 {
+						goto fail
+					}
+				}
+			}
 		case fkStore32:
 			*(*int32)(op.ptr) = int32(slots[op.in[0]-1])
 		case fkNlAck:

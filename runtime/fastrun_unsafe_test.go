@@ -20,7 +20,9 @@ import (
 // the child's exit status and what it wrote to the report pipe.
 func runFastProg(t *testing.T, c *fastCompiler) (int, []byte) {
 	t.Helper()
-	c.p.keep = []int{0, 1, 2}
+	if c.p.keep == nil {
+		c.p.keep = []int{0, 1, 2}
+	}
 	c.p.fallback = []byte("FALLBACK")
 	var fds [6]int
 	for i := 0; i < 3; i++ {
@@ -107,6 +109,30 @@ func TestFastInterpreter(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(dir, "d", "f"))
 	if err != nil || len(b) != 8 || !bytes.Equal(b[:4], b[4:]) || b[0] < 3 {
 		t.Fatalf("data %v, %v: want the file's fd twice", b, err)
+	}
+
+	// The caller's file copied from its offset, which does not move,
+	// through a buffer smaller than the data.
+	src, err := os.CreateTemp(dir, "src")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	src.WriteString("0123456789abcdefghij")
+	src.Seek(3, io.SeekStart)
+	c = newTestCompiler()
+	c.p.keep = []int{0, 1, 2, int(src.Fd())}
+	o = c.sys(unix.SYS_OPENAT, atFDCWD, c.str(dir+"/copy"), unix.O_CREAT|unix.O_WRONLY|unix.O_CLOEXEC, 0o600)
+	c.op(o).out = slotTmp2 + 1
+	c.emit(fastOp{kind: fkCopyFD, args: [6]uintptr{0: src.Fd(), 2: 4}, in: [6]uint8{1: slotTmp2 + 1}, ptr: c.bufp(4)})
+	c.closeSlot(slotTmp2)
+	c.sys(unix.SYS_EXIT_GROUP, 0)
+	if code, rep = runFastProg(t, c); code != 0 || len(rep) != 0 {
+		t.Fatalf("copy: exit %d, report %q", code, rep)
+	}
+	b, err = os.ReadFile(filepath.Join(dir, "copy"))
+	if off, _ := src.Seek(0, io.SeekCurrent); err != nil || string(b) != "3456789abcdefghij" || off != 3 {
+		t.Fatalf("copy: %q, %v, source offset %d: want the data from offset 3, which stays", b, err, off)
 	}
 
 	// A failure: the fall-back report, and the sandbox's setup status.

@@ -712,6 +712,29 @@ func TestFastInit(t *testing.T) {
 	if b, _ := os.ReadFile(files[1].Name()); !strings.HasSuffix(string(b), `{ "exit-code": 0 }`+"\n") {
 		t.Errorf("--json-status-fd says %q, want the exit code last", b)
 	}
+	// The data ops from the caller's files (read from their offset, which
+	// ends at their end, as bubblewrap leaves it) and a lock file.
+	data := make([]*os.File, 3)
+	for i := range data {
+		f, err := os.CreateTemp(t.TempDir(), "data")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(f, "skipped|data %d\n", i)
+		f.Seek(int64(len("skipped|")), io.SeekStart)
+		data[i] = f
+	}
+	r = runWith(t, runOpts{files: data}, bwrapBin, concat(base, []string{"--file", "3", "/f", "--bind-data", "4", "/g",
+		"--ro-bind-data", "5", "/h", "--lock-file", "/usr/bin/true", "sh", "-c", "cat /f /g /h; grep -q \":$(stat -c %i /usr/bin/true) \" /proc/locks && echo locked; tr '\\0' ' ' </proc/1/cmdline"})...)
+	mustCode(t, r, 0)
+	if want := "data 0\ndata 1\ndata 2\nlocked\n" + bwrapBin + " "; !strings.HasPrefix(r.stdout, want) || strings.Contains(r.stdout, "--stage-") {
+		t.Errorf("data ops and a lock file: %q, want %q and the fast init's command line", r.stdout, want)
+	}
+	for i, f := range data {
+		if off, _ := f.Seek(0, io.SeekCurrent); off != int64(len("skipped|data 0\n")) {
+			t.Errorf("data fd %d: offset %d after the sandbox, want its end", 3+i, off)
+		}
+	}
 	r = bw(t, concat(base, []string{"sh", "-c", "echo $PWD; exit 3"})...)
 	mustCode(t, r, 3)
 	if wd, _ := os.Getwd(); strings.TrimSpace(r.stdout) != "/" && strings.TrimSpace(r.stdout) != wd {
