@@ -189,7 +189,8 @@ func fastEligible(plan *Plan) bool {
 				// (fkCopyFD).
 				return false
 			}
-		case spec.OpSymlink, spec.OpDir, spec.OpTmpfs, spec.OpProc, spec.OpDev, spec.OpLockFile:
+		case spec.OpSymlink, spec.OpDir, spec.OpTmpfs, spec.OpProc, spec.OpDev, spec.OpLockFile,
+			spec.OpRemountRO, spec.OpMqueue, spec.OpChmod:
 		default:
 			return false
 		}
@@ -511,6 +512,29 @@ func compileFast(plan *Plan, argv0 string, cloneFlags uintptr) *fastProg {
 			c.compileBindData(op, nData)
 		case spec.OpFile:
 			c.compileFile(op)
+		case spec.OpRemountRO:
+			// Root.RemountRO: DEST's own mount (not its submounts). A
+			// DEST that is not a mount point fails (EINVAL), as do
+			// ENOSYS and EPERM, where the Go init says why or remounts
+			// with mount(2).
+			c.mkParents(op, op.Dest)
+			c.resolve(op.Dest, unix.O_PATH, slotTmp)
+			ma := (*unix.MountAttr)(c.bufp(int(unsafe.Sizeof(unix.MountAttr{}))))
+			ma.Attr_set = unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV
+			m := c.sys(unix.SYS_MOUNT_SETATTR, 0, c.str(""), unix.AT_EMPTY_PATH, uintptr(unsafe.Pointer(ma)), unsafe.Sizeof(*ma))
+			c.op(m).in[0] = slotTmp + 1
+			c.closeSlot(slotTmp)
+		case spec.OpMqueue:
+			c.ensureDir(op, op.Dest, 0o755)
+			c.mountAt(op.Dest, "mqueue", 0, "")
+		case spec.OpChmod:
+			// Root.Chmod, symlinks followed inside the root: fchmodat2
+			// (Linux 6.6) on the O_PATH fd, where the Go init goes
+			// through /proc/self/fd; older kernels (ENOSYS) fall back.
+			c.resolve(op.Dest, unix.O_PATH, slotTmp)
+			ch := c.sys(unix.SYS_FCHMODAT2, 0, c.str(""), uintptr(op.Perms), unix.AT_EMPTY_PATH)
+			c.op(ch).in[0] = slotTmp + 1
+			c.closeSlot(slotTmp)
 		case spec.OpProc:
 			c.compileProc(op)
 		case spec.OpDev:

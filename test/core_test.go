@@ -678,8 +678,18 @@ func TestFastInit(t *testing.T) {
 	if a := cmdline(); a[0] != bwrapBin || strings.HasPrefix(a[1], "--stage-") {
 		t.Errorf("fast init: /proc/1/cmdline is %q, want the parent's (%s --unshare-all ...)", a, bwrapBin)
 	}
-	if a := cmdline("--remount-ro", "/usr"); len(a) < 2 || !strings.HasPrefix(a[1], "--stage-init") {
-		t.Errorf("Go init (--remount-ro): /proc/1/cmdline is %q, want the init stage", a)
+	if a := cmdline("--cap-add", "CAP_CHOWN"); len(a) < 2 || !strings.HasPrefix(a[1], "--stage-init") {
+		t.Errorf("Go init (--cap-add): /proc/1/cmdline is %q, want the init stage", a)
+	}
+	// --chmod (fchmodat2, Linux 6.6), --remount-ro and --mqueue.
+	r := bw(t, concat(base, []string{"--tmpfs", "/t", "--chmod", "0710", "/t", "--remount-ro", "/t", "--mqueue", "/mq",
+		"sh", "-c", "stat -c %a /t; touch /t/x 2>/dev/null || echo ro; grep -c ' /mq mqueue ' /proc/self/mounts; tr '\\0' ' ' </proc/1/cmdline"})...)
+	mustCode(t, r, 0)
+	want := "710\nro\n1\n" + bwrapBin + " "
+	if !strings.HasPrefix(r.stdout, want) {
+		t.Errorf("--chmod, --remount-ro, --mqueue: %q, want %q", r.stdout, want)
+	} else if strings.Contains(r.stdout, "--stage-") && kernelAtLeast(6, 6) {
+		t.Errorf("--chmod, --remount-ro, --mqueue took the Go init: %q", r.stdout)
 	}
 	// The caller's fds of launchers: --info-fd, --json-status-fd,
 	// --sync-fd, --block-fd and a seccomp filter that refuses every fork
@@ -697,7 +707,7 @@ func TestFastInit(t *testing.T) {
 	for _, f := range files[3:] {
 		f.Seek(0, 0)
 	}
-	r := runWith(t, runOpts{files: files}, bwrapBin, concat(base, []string{"--info-fd", "3", "--json-status-fd", "4", "--sync-fd", "5",
+	r = runWith(t, runOpts{files: files}, bwrapBin, concat(base, []string{"--info-fd", "3", "--json-status-fd", "4", "--sync-fd", "5",
 		"--block-fd", "6", "--seccomp", "7", "cat", "/proc/1/cmdline"})...)
 	mustCode(t, r, 0)
 	if a := strings.Split(r.stdout, "\x00"); a[0] != bwrapBin || strings.HasPrefix(a[1], "--stage-") {
@@ -752,6 +762,14 @@ func TestFastInit(t *testing.T) {
 	}
 }
 
+// kernelAtLeast says whether the running kernel is at least major.minor.
+func kernelAtLeast(major, minor int) bool {
+	b, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+	var ma, mi int
+	fmt.Sscanf(string(b), "%d.%d", &ma, &mi)
+	return ma > major || (ma == major && mi >= minor)
+}
+
 // denyForkFilter is a seccomp program (cBPF, the kernel's struct
 // sock_filter) that fails clone, clone3, fork and vfork with EPERM.
 func denyForkFilter(t *testing.T) []byte {
@@ -801,7 +819,7 @@ func TestCallerFdLimitKept(t *testing.T) {
 	}{
 		{"fast init", concat([]string{"--unshare-all"}, usrArgs(), []string{"--proc", "/proc"})},
 		{"no pid namespace", concat([]string{"--unshare-user"}, usrArgs())},
-		{"Go init", concat([]string{"--unshare-all"}, usrArgs(), []string{"--remount-ro", "/usr"})},
+		{"Go init", concat([]string{"--unshare-all"}, usrArgs(), []string{"--cap-add", "CAP_CHOWN"})},
 	} {
 		r := bw(t, concat(c.args, []string{"sh", "-c", "ulimit -Sn"})...)
 		mustCode(t, r, 0)
