@@ -189,13 +189,25 @@ func fastEligible(plan *Plan) bool {
 				// (fkCopyFD).
 				return false
 			}
+		case spec.OpChmod:
+			if !haveFchmodat2() {
+				return false // the Go init's /proc/self/fd path
+			}
 		case spec.OpSymlink, spec.OpDir, spec.OpTmpfs, spec.OpProc, spec.OpDev, spec.OpLockFile,
-			spec.OpRemountRO, spec.OpMqueue, spec.OpChmod:
+			spec.OpRemountRO, spec.OpMqueue:
 		default:
 			return false
 		}
 	}
 	return true
+}
+
+// haveFchmodat2 says whether the kernel has fchmodat2 (Linux 6.6), which
+// chmods an O_PATH fd: asked with a bad fd, it answers EBADF, an older
+// kernel ENOSYS.
+func haveFchmodat2() bool {
+	_, _, e := unix.RawSyscall6(unix.SYS_FCHMODAT2, ^uintptr(0), 0, 0, 0, 0, 0)
+	return e != unix.ENOSYS
 }
 
 // regularFile says whether fd is a regular file (a memfd is one).
@@ -530,7 +542,7 @@ func compileFast(plan *Plan, argv0 string, cloneFlags uintptr) *fastProg {
 		case spec.OpChmod:
 			// Root.Chmod, symlinks followed inside the root: fchmodat2
 			// (Linux 6.6) on the O_PATH fd, where the Go init goes
-			// through /proc/self/fd; older kernels (ENOSYS) fall back.
+			// through /proc/self/fd (older kernels: fastEligible).
 			c.resolve(op.Dest, unix.O_PATH, slotTmp)
 			ch := c.sys(unix.SYS_FCHMODAT2, 0, c.str(""), uintptr(op.Perms), unix.AT_EMPTY_PATH)
 			c.op(ch).in[0] = slotTmp + 1

@@ -81,7 +81,7 @@ func TestFastEligible(t *testing.T) {
 		{"--bind-data from a pipe", append([]string{"--bind-data", pipeFD, "/f"}, caseA...), nil, false},
 		{"--file, --bind-data, --ro-bind-data from files", append([]string{"--file", fileFD, "/f", "--bind-data", fileFD, "/g",
 			"--ro-bind-data", fileFD, "/h"}, caseA...), func(p *Plan) { p.InitFDs = []int{int(file.Fd())} }, true},
-		{"--chmod", append([]string{"--chmod", "0700", "/usr"}, caseA...), nil, true},
+		{"--chmod", append([]string{"--chmod", "0700", "/usr"}, caseA...), nil, haveFchmodat2()},
 		{"--remount-ro", append([]string{"--remount-ro", "/usr"}, caseA...), nil, true},
 		{"--mqueue", append([]string{"--mqueue", "/mq"}, caseA...), nil, true},
 		{"--tmp-overlay", append([]string{"--overlay-src", "/usr", "--tmp-overlay", "/o"}, caseA...), nil, false},

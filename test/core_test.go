@@ -681,7 +681,8 @@ func TestFastInit(t *testing.T) {
 	if a := cmdline("--cap-add", "CAP_CHOWN"); len(a) < 2 || !strings.HasPrefix(a[1], "--stage-init") {
 		t.Errorf("Go init (--cap-add): /proc/1/cmdline is %q, want the init stage", a)
 	}
-	// --chmod (fchmodat2, Linux 6.6), --remount-ro and --mqueue.
+	// --chmod (fchmodat2, Linux 6.6; the Go init before), --remount-ro and
+	// --mqueue.
 	r := bw(t, concat(base, []string{"--tmpfs", "/t", "--chmod", "0710", "/t", "--remount-ro", "/t", "--mqueue", "/mq",
 		"sh", "-c", "stat -c %a /t; touch /t/x 2>/dev/null || echo ro; grep -c ' /mq mqueue ' /proc/self/mounts; tr '\\0' ' ' </proc/1/cmdline"})...)
 	mustCode(t, r, 0)
