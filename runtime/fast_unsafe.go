@@ -152,7 +152,7 @@ func fastEligible(plan *Plan) bool {
 	if (plan.UseInit && !plan.PIDNS) || plan.CgroupPayload != "" || plan.LateCgroupNS || !s.Namespaces.User {
 		return false
 	}
-	if (plan.NetBuiltin && plan.NetSock <= 0) || plan.Keep != 0 || plan.Console != "" || len(plan.Seccomp) > 4096 {
+	if (plan.NetBuiltin && plan.NetSock <= 0) || plan.Keep != 0 || len(plan.Seccomp) > 4096 {
 		return false
 	}
 	for _, f := range plan.UserFilters {
@@ -928,8 +928,8 @@ func (c *fastCompiler) compileProc(op spec.Op) {
 	}
 }
 
-// compileDev is Root.Dev without a console: a tmpfs, the harmless device
-// nodes bound from the host, the standard symlinks, shm and a devpts.
+// compileDev is Root.Dev: a tmpfs, the harmless device nodes bound from
+// the host, the standard symlinks, shm, a devpts and the console.
 func (c *fastCompiler) compileDev(op spec.Op) {
 	c.ensureDir(op, op.Dest, 0o755)
 	c.mountAt(op.Dest, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755")
@@ -954,6 +954,15 @@ func (c *fastCompiler) compileDev(op spec.Op) {
 		c.mkdirIn(path.Join(path.Clean("/"+op.Dest), d), 0o755)
 	}
 	c.mountAt(path.Join(op.Dest, "pts"), "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620")
+	if c.plan.Console != "" {
+		// The caller's terminal at /dev/console.
+		dest := path.Join(op.Dest, "console")
+		o := c.sys(unix.SYS_OPENAT, atFDCWD, c.str(c.plan.Console), unix.O_PATH|unix.O_CLOEXEC)
+		c.op(o).out = slotSub + 1
+		c.ensureFile(op, dest)
+		c.bind(slotSub, dest, unix.MOUNT_ATTR_NOSUID)
+		c.closeSlot(slotSub)
+	}
 }
 
 // compileLandlock emits secure.ApplyLandlock as l describes it: the

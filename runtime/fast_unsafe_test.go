@@ -88,7 +88,7 @@ func TestFastEligible(t *testing.T) {
 		{"--bind-fd", append([]string{"--bind-fd", "0", "/f"}, caseA...), nil, false},
 		{"--disable-userns", append([]string{"--unshare-user", "--disable-userns"}, caseA...), nil, false},
 		{"--seccomp", append([]string{"--seccomp", "0"}, caseA...), func(p *Plan) { p.UserFilters = [][]bpf.RawInstruction{filter} }, true},
-		{"a console", caseA, func(p *Plan) { p.Console = "/dev/pts/0" }, false},
+		{"a console", caseA, func(p *Plan) { p.Console = "/dev/pts/0" }, true},
 		{"capabilities kept", caseA, func(p *Plan) { p.Keep = 1 }, false},
 		{"the default seccomp filter and landlock", caseA, func(p *Plan) { p.Seccomp, p.Landlock, p.LandlockABI = filter, true, 6 }, true},
 		{"a filter the kernel would refuse", caseA, func(p *Plan) { p.Seccomp = make([]bpf.RawInstruction, 4097) }, false},

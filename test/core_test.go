@@ -613,6 +613,29 @@ func TestTerminalCtrlCOnce(t *testing.T) {
 	}
 }
 
+// TestConsoleBound: run from a terminal, --dev binds that terminal at
+// /dev/console, as bubblewrap does; through the fast init.
+func TestConsoleBound(t *testing.T) {
+	requireHost(t, haveCmd("script"), "script(1) is missing (bsdutils)")
+	dir := workDir(t)
+	prog := `[ "$(stat -L -c %t:%T /proc/$$/fd/1)" = "$(stat -c %t:%T /dev/console)" ] && echo console ok; tr '\0' ' ' </proc/1/cmdline`
+	os.WriteFile(filepath.Join(dir, "prog.sh"), []byte(prog+"\n"), 0o644)
+	for _, bin := range []string{"/usr/bin/bwrap", bwrapBin} {
+		if bin == "/usr/bin/bwrap" && !haveCmd("bwrap") {
+			continue
+		}
+		line := fmt.Sprintf("%s --unshare-all %s --ro-bind %s %s --proc /proc --dev /dev sh %s/prog.sh", bin, strings.Join(usrArgs(), " "), dir, dir, dir)
+		out, err := exec.Command("script", "-qec", line, "/dev/null").Output()
+		got := strings.ReplaceAll(string(out), "\r", "")
+		if err != nil || !strings.HasPrefix(got, "console ok\n") {
+			t.Fatalf("%s: %v, %q: want /dev/console to be the terminal", bin, err, got)
+		}
+		if bin == bwrapBin && (!strings.Contains(got, "\n"+bwrapBin+" ") || strings.Contains(got, "--stage-")) {
+			t.Errorf("the console took the Go init: %q", got)
+		}
+	}
+}
+
 // TestHomeNotBoundByDefault: run from the home directory, the sandbox does
 // not expose it (keys, tokens) by default, and says so.
 func TestHomeNotBoundByDefault(t *testing.T) {
