@@ -56,9 +56,9 @@ type fastOp struct {
 	nr             uintptr
 	args           [6]uintptr
 	want           uintptr
-	// ptr is the memory fkOr16, fkZero32, fkIsDir, fkCopy32, fkNlAck
+	// ptr is the memory fkOr16, fkEq32, fkIsDir, fkCopy32, fkNlAck
 	// and fkExec (its environment table) read, or fkStore32 writes; dst
-	// is where fkCopy32 writes.
+	// is where fkCopy32 writes and what fkEq32 compares with.
 	ptr, dst unsafe.Pointer
 }
 
@@ -70,7 +70,7 @@ const (
 	fkClose            // close the fd in slot in[0], unless it holds -1; the slot becomes -1
 	fkSkipIfNeg        // jump to target if slot in[0] holds -1
 	fkOr16             // *(*uint16)(ptr) |= args[1]
-	fkZero32           // the args[1] uint32 words at ptr must be 0
+	fkEq32             // the args[1] uint32 words at ptr must equal those at dst
 	fkIsDir            // jump to target if the stat_t at ptr is a directory
 	fkSet              // slot out = args[0], or slot in[0] if given
 	fkFork             // fork: the child goes on, the parent (out = pid) jumps to target
@@ -78,8 +78,8 @@ const (
 	fkReap             // pid 1's loop (never returns)
 	fkJump             // jump to target
 	fkFail             // fail
-	fkCapDrop          // prctl(PR_CAPBSET_DROP, c) for c = 0..args[0], EINVAL allowed
-	fkCapCheck         // PR_CAPBSET_READ and PR_CAP_AMBIENT_IS_SET give 0 for c = 0..args[0]
+	fkCapDrop          // prctl(PR_CAPBSET_DROP, c) for c = 0..args[0] not in the mask args[1], EINVAL allowed
+	fkCapCheck         // PR_CAPBSET_READ and PR_CAP_AMBIENT_IS_SET give c's bit of the mask args[1] for c = 0..args[0]
 	fkLLRule           // Landlock rule for path args[0]: rights args[1] on a directory, args[2] else (ptr: scratch)
 	fkLLStreams        // Landlock rules for fds 0-2 by open mode: args[(read+2*write-1)*2+dev] (ptr: scratch)
 	fkCopy32           // *(*uint32)(dst) = *(*uint32)(ptr)
@@ -152,7 +152,7 @@ func fastEligible(plan *Plan) bool {
 	if (plan.UseInit && !plan.PIDNS) || plan.CgroupPayload != "" || plan.LateCgroupNS || !s.Namespaces.User {
 		return false
 	}
-	if (plan.NetBuiltin && plan.NetSock <= 0) || plan.Keep != 0 || len(plan.Seccomp) > 4096 {
+	if (plan.NetBuiltin && plan.NetSock <= 0) || len(plan.Seccomp) > 4096 {
 		return false
 	}
 	for _, f := range plan.UserFilters {
@@ -170,7 +170,7 @@ func fastEligible(plan *Plan) bool {
 	// --userns-block-fd: the caller writes the maps of the pid it read
 	// from --info-fd, which a fall-back would replace.
 	if s.UsernsBlockFD != spec.NoFD || s.DisableUserns || s.AssertUsernsDisabled ||
-		s.Limits.NeedsCgroup() || len(s.Limits.Rlimits) > 0 || len(s.Caps) > 0 || len(s.Command) == 0 {
+		s.Limits.NeedsCgroup() || len(s.Limits.Rlimits) > 0 || len(s.Command) == 0 {
 		return false
 	}
 	if !fastArch() {
@@ -591,24 +591,35 @@ func compileFast(plan *Plan, argv0 string, cloneFlags uintptr) *fastProg {
 		c.sys(unix.SYS_SETSID) // execProgram: before confine
 	}
 
-	// confine: the working directory (and PWD), then secure.DropCaps with
-	// nothing kept: the bounding set, the ambient set, capset,
+	// confine: the working directory (and PWD), then secure.DropCaps:
+	// the bounding set, the ambient set, capset, the kept ones raised in
+	// the ambient set (--cap-add: they survive the program's execve),
 	// no_new_privs, and every set read back.
 	c.compileCwd()
-	last := uintptr(plan.LastCap)
-	c.emit(fastOp{kind: fkCapDrop, args: [6]uintptr{last}})
+	last, keep := uintptr(plan.LastCap), uintptr(plan.Keep)
+	c.emit(fastOp{kind: fkCapDrop, args: [6]uintptr{last, keep}})
 	a := c.sys(unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
 	c.op(a).ignore[0] = int16(unix.EINVAL)
 	hdr := (*unix.CapUserHeader)(c.bufp(int(unsafe.Sizeof(unix.CapUserHeader{}))))
 	hdr.Version = unix.LINUX_CAPABILITY_VERSION_3
-	c.sys(unix.SYS_CAPSET, uintptr(unsafe.Pointer(hdr)), c.buf(2*int(unsafe.Sizeof(unix.CapUserData{}))))
+	sets := (*[2]unix.CapUserData)(c.bufp(2 * int(unsafe.Sizeof(unix.CapUserData{}))))
+	for i := range sets {
+		w := uint32(plan.Keep >> (32 * i))
+		sets[i] = unix.CapUserData{Effective: w, Permitted: w, Inheritable: w}
+	}
+	c.sys(unix.SYS_CAPSET, uintptr(unsafe.Pointer(hdr)), uintptr(unsafe.Pointer(sets)))
+	for cp := uintptr(0); cp <= last; cp++ {
+		if keep>>cp&1 == 1 {
+			c.sys(unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, cp, 0, 0)
+		}
+	}
 	c.sys(unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
 	hdr2 := (*unix.CapUserHeader)(c.bufp(int(unsafe.Sizeof(unix.CapUserHeader{}))))
 	hdr2.Version = unix.LINUX_CAPABILITY_VERSION_3
 	got := c.bufp(2 * int(unsafe.Sizeof(unix.CapUserData{})))
 	c.sys(unix.SYS_CAPGET, uintptr(unsafe.Pointer(hdr2)), uintptr(got))
-	c.emit(fastOp{kind: fkZero32, ptr: got, args: [6]uintptr{1: 6}})
-	c.emit(fastOp{kind: fkCapCheck, args: [6]uintptr{last}})
+	c.emit(fastOp{kind: fkEq32, ptr: got, dst: unsafe.Pointer(sets), args: [6]uintptr{1: 6}})
+	c.emit(fastOp{kind: fkCapCheck, args: [6]uintptr{last, keep}})
 	if plan.Landlock {
 		c.compileLandlock(secure.CompileLandlock(secure.LandlockRules(s.Ops), plan.LandlockABI))
 	}

@@ -145,9 +145,9 @@ func fastFork(fp *fastProg, gaps []uintptr, all *[8]byte, pidfd *int32) (pid uin
 			}
 		case fkOr16:
 			*(*uint16)(op.ptr) |= uint16(op.args[1])
-		case fkZero32:
+		case fkEq32:
 			for k = 0; k < int(op.args[1]); k++ {
-				if *(*uint32)(unsafe.Add(op.ptr, 4*k)) != 0 {
+				if *(*uint32)(unsafe.Add(op.ptr, 4*k)) != *(*uint32)(unsafe.Add(op.dst, 4*k)) {
 					goto fail
 				}
 			}
@@ -286,6 +286,9 @@ func fastFork(fp *fastProg, gaps []uintptr, all *[8]byte, pidfd *int32) (pid uin
 			}
 		case fkCapDrop:
 			for r1 = 0; r1 <= op.args[0]; r1++ {
+				if op.args[1]>>r1&1 == 1 {
+					continue // kept
+				}
 				_, _, e = syscall.RawSyscall6(syscall.SYS_PRCTL, unix.PR_CAPBSET_DROP, r1, 0, 0, 0, 0)
 				if e != 0 && e != syscall.EINVAL {
 					goto fail
@@ -293,12 +296,13 @@ func fastFork(fp *fastProg, gaps []uintptr, all *[8]byte, pidfd *int32) (pid uin
 			}
 		case fkCapCheck:
 			for a[0] = 0; a[0] <= op.args[0]; a[0]++ {
+				a[1] = op.args[1] >> a[0] & 1
 				r1, _, e = syscall.RawSyscall6(syscall.SYS_PRCTL, unix.PR_CAPBSET_READ, a[0], 0, 0, 0, 0)
-				if e != 0 || r1 != 0 {
+				if e != 0 || r1 != a[1] {
 					goto fail
 				}
 				r1, _, e = syscall.RawSyscall6(syscall.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_IS_SET, a[0], 0, 0, 0)
-				if e != 0 || r1 != 0 {
+				if e != 0 || r1 != a[1] {
 					goto fail
 				}
 			}

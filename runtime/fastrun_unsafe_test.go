@@ -95,7 +95,7 @@ func TestFastInterpreter(t *testing.T) {
 	zero := c.bufp(8)
 	c.emit(fastOp{kind: fkStore32, ptr: data, in: [6]uint8{slotTmp2 + 1}})
 	c.emit(fastOp{kind: fkCopy32, ptr: data, dst: unsafe.Add(data, 4)})
-	c.emit(fastOp{kind: fkZero32, ptr: zero, args: [6]uintptr{1: 2}})
+	c.emit(fastOp{kind: fkEq32, ptr: zero, dst: unsafe.Add(zero, 4), args: [6]uintptr{1: 1}})
 	wr := c.sys(unix.SYS_WRITE, 0, uintptr(data), 8)
 	c.op(wr).in[0] = slotTmp2 + 1
 	c.op(wr).check, c.op(wr).want = true, 8

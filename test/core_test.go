@@ -701,12 +701,24 @@ func TestFastInit(t *testing.T) {
 	if a := cmdline(); a[0] != bwrapBin || strings.HasPrefix(a[1], "--stage-") {
 		t.Errorf("fast init: /proc/1/cmdline is %q, want the parent's (%s --unshare-all ...)", a, bwrapBin)
 	}
-	if a := cmdline("--cap-add", "CAP_CHOWN"); len(a) < 2 || !strings.HasPrefix(a[1], "--stage-init") {
-		t.Errorf("Go init (--cap-add): /proc/1/cmdline is %q, want the init stage", a)
+	if a := cmdline("--unshare-user", "--disable-userns"); len(a) < 2 || !strings.HasPrefix(a[1], "--stage-init") {
+		t.Errorf("Go init (--disable-userns): /proc/1/cmdline is %q, want the init stage", a)
+	}
+	// --cap-add: kept in every set, ambient too (the program's execve
+	// keeps it); the rest dropped.
+	r := bw(t, concat(base, []string{"--cap-add", "CAP_NET_ADMIN", "sh", "-c", "grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb)' /proc/self/status; tr '\\0' ' ' </proc/1/cmdline"})...)
+	mustCode(t, r, 0)
+	for _, set := range []string{"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"} {
+		if !strings.Contains(r.stdout, set+":\t0000000000001000\n") {
+			t.Errorf("--cap-add CAP_NET_ADMIN: %s is not CAP_NET_ADMIN (1<<12) alone: %q", set, r.stdout)
+		}
+	}
+	if !strings.Contains(r.stdout, "\n"+bwrapBin+" ") || strings.Contains(r.stdout, "--stage-") {
+		t.Errorf("--cap-add took the Go init: %q", r.stdout)
 	}
 	// --chmod (fchmodat2, Linux 6.6; the Go init before), --remount-ro and
 	// --mqueue.
-	r := bw(t, concat(base, []string{"--tmpfs", "/t", "--chmod", "0710", "/t", "--remount-ro", "/t", "--mqueue", "/mq",
+	r = bw(t, concat(base, []string{"--tmpfs", "/t", "--chmod", "0710", "/t", "--remount-ro", "/t", "--mqueue", "/mq",
 		"sh", "-c", "stat -c %a /t; touch /t/x 2>/dev/null || echo ro; grep -c ' /mq mqueue ' /proc/self/mounts; tr '\\0' ' ' </proc/1/cmdline"})...)
 	mustCode(t, r, 0)
 	want := "710\nro\n1\n" + bwrapBin + " "
@@ -843,7 +855,7 @@ func TestCallerFdLimitKept(t *testing.T) {
 	}{
 		{"fast init", concat([]string{"--unshare-all"}, usrArgs(), []string{"--proc", "/proc"})},
 		{"no pid namespace", concat([]string{"--unshare-user"}, usrArgs())},
-		{"Go init", concat([]string{"--unshare-all"}, usrArgs(), []string{"--cap-add", "CAP_CHOWN"})},
+		{"Go init", concat([]string{"--unshare-all"}, usrArgs(), []string{"--unshare-user", "--disable-userns"})},
 	} {
 		r := bw(t, concat(c.args, []string{"sh", "-c", "ulimit -Sn"})...)
 		mustCode(t, r, 0)
