@@ -168,8 +168,12 @@ func fastEligible(plan *Plan) bool {
 		}
 	}
 	// --userns-block-fd: the caller writes the maps of the pid it read
-	// from --info-fd, which a fall-back would replace.
-	if s.UsernsBlockFD != spec.NoFD || s.DisableUserns || s.AssertUsernsDisabled ||
+	// from --info-fd, which a fall-back would replace. The same with
+	// --block-fd: the fast init writes the info only once the program
+	// runs, which a caller that reads it before it unblocks would wait
+	// for forever.
+	infoFD := s.InfoFD != spec.NoFD || s.JSONStatusFD != spec.NoFD
+	if s.UsernsBlockFD != spec.NoFD || (s.BlockFD != spec.NoFD && infoFD) || s.DisableUserns || s.AssertUsernsDisabled ||
 		s.Limits.NeedsCgroup() || len(s.Limits.Rlimits) > 0 || len(s.Command) == 0 {
 		return false
 	}

@@ -72,6 +72,8 @@ func TestFastEligible(t *testing.T) {
 		{"--json-status-fd", append([]string{"--json-status-fd", "1"}, caseA...), nil, true},
 		{"--userns-block-fd", caseA, func(p *Plan) { p.Spec.UsernsBlockFD = 0 }, false},
 		{"--block-fd", append([]string{"--block-fd", "0"}, caseA...), func(p *Plan) { p.PassFDs = []int{0} }, true},
+		{"--block-fd with --info-fd", append([]string{"--block-fd", "0", "--info-fd", "1"}, caseA...), func(p *Plan) { p.PassFDs = []int{0} }, false},
+		{"--block-fd with --json-status-fd", append([]string{"--block-fd", "0", "--json-status-fd", "1"}, caseA...), func(p *Plan) { p.PassFDs = []int{0} }, false},
 		{"--sync-fd", append([]string{"--sync-fd", "1"}, caseA...), func(p *Plan) { p.InitFDs = []int{1} }, true},
 		{"--sync-fd without a pid namespace", []string{"--unshare-user", "--sync-fd", "1", "--ro-bind", "/", "/", "true"},
 			func(p *Plan) { p.InitFDs, p.UseInit = []int{1}, true }, false},

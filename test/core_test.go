@@ -728,8 +728,8 @@ func TestFastInit(t *testing.T) {
 		t.Errorf("--chmod, --remount-ro, --mqueue took the Go init: %q", r.stdout)
 	}
 	// The caller's fds of launchers: --info-fd, --json-status-fd,
-	// --sync-fd, --block-fd and a seccomp filter that refuses every fork
-	// (loaded in the program's process, after init forked it).
+	// --sync-fd and a seccomp filter that refuses every fork (loaded in
+	// the program's process, after init forked it).
 	files := make([]*os.File, 5)
 	for i := range files {
 		f, err := os.CreateTemp(t.TempDir(), "fd")
@@ -743,8 +743,8 @@ func TestFastInit(t *testing.T) {
 	for _, f := range files[3:] {
 		f.Seek(0, 0)
 	}
-	r = runWith(t, runOpts{files: files}, bwrapBin, concat(base, []string{"--info-fd", "3", "--json-status-fd", "4", "--sync-fd", "5",
-		"--block-fd", "6", "--seccomp", "7", "cat", "/proc/1/cmdline"})...)
+	r = runWith(t, runOpts{files: []*os.File{files[0], files[1], files[2], files[4]}}, bwrapBin, concat(base,
+		[]string{"--info-fd", "3", "--json-status-fd", "4", "--sync-fd", "5", "--seccomp", "6", "cat", "/proc/1/cmdline"})...)
 	mustCode(t, r, 0)
 	if a := strings.Split(r.stdout, "\x00"); a[0] != bwrapBin || strings.HasPrefix(a[1], "--stage-") {
 		t.Errorf("with the caller's fds: /proc/1/cmdline is %q, want the fast init's (%s --unshare-all ...)", a, bwrapBin)
@@ -757,6 +757,13 @@ func TestFastInit(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(files[1].Name()); !strings.HasSuffix(string(b), `{ "exit-code": 0 }`+"\n") {
 		t.Errorf("--json-status-fd says %q, want the exit code last", b)
+	}
+	// --block-fd, without --info-fd (TestInfoBeforeBlockFD).
+	files[3].Seek(0, 0)
+	r = runWith(t, runOpts{files: files[2:]}, bwrapBin, concat(base, []string{"--sync-fd", "3", "--block-fd", "4", "cat", "/proc/1/cmdline"})...)
+	mustCode(t, r, 0)
+	if a := strings.Split(r.stdout, "\x00"); a[0] != bwrapBin || strings.HasPrefix(a[1], "--stage-") {
+		t.Errorf("with --block-fd: /proc/1/cmdline is %q, want the fast init's", a)
 	}
 	// The data ops from the caller's files (read from their offset, which
 	// ends at their end, as bubblewrap leaves it) and a lock file.

@@ -141,6 +141,49 @@ func TestBlockFDHoldsTheProgram(t *testing.T) {
 	cmd.Wait()
 }
 
+// TestInfoBeforeBlockFD: a caller that reads --info-fd before it writes to
+// --block-fd (to set something up for the pid first) gets the info while
+// the program is held, in both personalities.
+func TestInfoBeforeBlockFD(t *testing.T) {
+	for _, c := range []struct {
+		bin  string
+		args []string
+	}{
+		{sandboxBin, []string{"--info-fd", "3", "--block-fd", "4", "--ro-bind", "/usr", "--", "echo", "ran"}},
+		{bwrapBin, concat([]string{"--unshare-pid"}, usrArgs(), []string{"--info-fd", "3", "--block-fd", "4", "echo", "ran"})},
+	} {
+		infoR, infoW, _ := os.Pipe()
+		blockR, blockW, _ := os.Pipe()
+		cmd := exec.Command(c.bin, c.args...)
+		cmd.ExtraFiles = []*os.File{infoW, blockR}
+		var out strings.Builder
+		cmd.Stdout = &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		infoW.Close()
+		blockR.Close()
+		info := make(chan string, 1)
+		go func() { b, _ := io.ReadAll(infoR); info <- string(b) }()
+		select {
+		case i := <-info:
+			if !strings.Contains(i, `"child-pid"`) {
+				t.Errorf("%s: info %q", c.bin, i)
+			}
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("%s: no --info-fd while the program waits on --block-fd", c.bin)
+		}
+		blockW.Write([]byte{1})
+		blockW.Close()
+		if err := cmd.Wait(); err != nil || out.String() != "ran\n" {
+			t.Fatalf("%s: %v, %q: want the program to run once released", c.bin, err, out.String())
+		}
+		infoR.Close()
+	}
+}
+
 // TestCallerFDsPassThrough: descriptors the caller leaves open reach the
 // program at the same numbers; the sandbox's own do not.
 func TestCallerFDsPassThrough(t *testing.T) {
