@@ -568,11 +568,13 @@ func (p *parent) supervise(pid int) (int, error) {
 	}
 	reportCh := make(chan reportResult, 1)
 	go func() {
+		growStack()
 		rep, ok, err := ReadReport(p.reportR)
 		reportCh <- reportResult{rep, ok, err}
 	}()
 	exitCh := make(chan int, 1)
 	go func() {
+		growStack()
 		if p.plan.UseInit {
 			// init writes the program's status when it exits (bubblewrap
 			// returns then, even when other processes remain).
