@@ -547,8 +547,6 @@ func (p *parent) startError(err error) error {
 	return setupErr("create the sandbox's namespaces: "+err.Error(), "Creating new namespace failed: "+errnoText(err), "")
 }
 
-// supervise waits for the setup report, forwards signals and returns the
-// program's status.
 // signals gives the caught signals, from one reader of the pipe for
 // every supervise of this Run.
 func (p *parent) signals() <-chan os.Signal {
@@ -559,6 +557,8 @@ func (p *parent) signals() <-chan os.Signal {
 	return p.sigCh
 }
 
+// supervise waits for the setup report, forwards signals and returns the
+// program's status.
 func (p *parent) supervise(pid int) (int, error) {
 	sigs := p.signals()
 	type reportResult struct {

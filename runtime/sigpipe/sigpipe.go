@@ -21,6 +21,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// catchFD is the pipe's read end, held here for the process's life: its
+// finalizer would close it, and the handler's writes would then raise
+// SIGPIPE.
 var (
 	mu      sync.Mutex
 	catchFD *os.File

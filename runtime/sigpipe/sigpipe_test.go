@@ -17,6 +17,16 @@ import (
 
 // One Catch per process: the subtests share it, in order.
 func TestCatch(t *testing.T) {
+	// A signal that cannot be caught fails Catch, and the ones before it
+	// get their old actions back (the runtime's handler here).
+	before := action(t, syscall.SIGUSR2)
+	if _, err := Catch(syscall.SIGUSR2, syscall.SIGKILL); err == nil {
+		t.Fatal("Catch accepted SIGKILL")
+	}
+	if after := action(t, syscall.SIGUSR2); after != before {
+		t.Fatalf("after a failed Catch, SIGUSR2's action is %+v, was %+v", after, before)
+	}
+
 	caught := []syscall.Signal{syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH}
 	f, err := Catch(caught...)
 	if err != nil {

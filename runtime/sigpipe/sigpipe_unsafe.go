@@ -45,9 +45,15 @@ func install(fd int, sigs []syscall.Signal) error {
 	wfd = fd
 	h, r := entries()
 	act := sigaction{handler: uint64(h), flags: saOnstack | saRestart | saRestorer, restorer: uint64(r), mask: ^uint64(0)}
-	for _, s := range sigs {
-		_, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(s), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0)
+	old := make([]sigaction, len(sigs))
+	for i, s := range sigs {
+		_, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(s), uintptr(unsafe.Pointer(&act)), uintptr(unsafe.Pointer(&old[i])), 8, 0, 0)
 		if e != 0 {
+			// The ones installed get their old actions back: the caller
+			// closes the pipe, whose number may be reused.
+			for j, done := range sigs[:i] {
+				unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(done), uintptr(unsafe.Pointer(&old[j])), 0, 8, 0, 0)
+			}
 			return os.NewSyscallError("rt_sigaction", e)
 		}
 	}
