@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"sandbox/runtime/nofile"
 	"sandbox/spec"
 )
 
@@ -54,6 +55,11 @@ func ApplyRlimits(rs []spec.Rlimit) error {
 		var cur unix.Rlimit
 		if err := unix.Getrlimit(r.Resource, &cur); err != nil {
 			return fmt.Errorf("--rlimit %s: %w", r.Name, err)
+		}
+		if r.Resource == unix.RLIMIT_NOFILE && nofile.OK && cur.Max == nofile.StartHard {
+			// The Go runtime raised this process's soft limit at start:
+			// the one to keep is the one it started with, the caller's.
+			cur.Cur = nofile.StartSoft
 		}
 		want, err := Resolve(r, cur)
 		if err == nil {

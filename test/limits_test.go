@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -142,6 +143,21 @@ func TestRlimits(t *testing.T) {
 	}
 	var cur unix.Rlimit
 	unix.Getrlimit(unix.RLIMIT_NOFILE, &cur)
+	// A kept soft limit is the caller's, not the one the Go runtime of
+	// the stage that applies it raised for itself (syscall.Setrlimit also
+	// stops this process's runtime from restoring its own original in
+	// its children: they get 333).
+	if cur.Max >= 2048 {
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: 333, Max: cur.Max}); err != nil {
+			t.Fatal(err)
+		}
+		r = sb(t, concat([]string{"--rlimit", "nofile=:2048"}, usrArgs(), []string{"sh", "-c", "ulimit -Sn; ulimit -Hn"})...)
+		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: cur.Cur, Max: cur.Max})
+		mustCode(t, r, 0)
+		if got := strings.Fields(r.stdout); strings.Join(got, " ") != "333 2048" {
+			t.Errorf("--rlimit nofile=:2048 with the caller's soft limit 333: %q, want 333 2048", r.stdout)
+		}
+	}
 	if cur.Max != unix.RLIM_INFINITY && !asRoot() {
 		r = sb(t, concat([]string{"--rlimit", "nofile=" + strconv.FormatUint(cur.Max+1, 10)}, usrArgs(), []string{"true"})...)
 		mustCode(t, r, 125)
