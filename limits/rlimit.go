@@ -52,14 +52,9 @@ func CheckRlimits(rs []spec.Rlimit, privileged bool) error {
 // before it executes the program, which inherits them).
 func ApplyRlimits(rs []spec.Rlimit) error {
 	for _, r := range rs {
-		var cur unix.Rlimit
-		if err := unix.Getrlimit(r.Resource, &cur); err != nil {
+		cur, err := Current(r.Resource)
+		if err != nil {
 			return fmt.Errorf("--rlimit %s: %w", r.Name, err)
-		}
-		if r.Resource == unix.RLIMIT_NOFILE && nofile.OK && cur.Max == nofile.StartHard {
-			// The Go runtime raised this process's soft limit at start:
-			// the one to keep is the one it started with, the caller's.
-			cur.Cur = nofile.StartSoft
 		}
 		want, err := Resolve(r, cur)
 		if err == nil {
@@ -73,6 +68,20 @@ func ApplyRlimits(rs []spec.Rlimit) error {
 		}
 	}
 	return nil
+}
+
+// Current is the process's limit on resource as the caller set it: the Go
+// runtime raises its own soft limit on open files at start, and the one a
+// kept soft limit keeps is the one the process started with.
+func Current(resource int) (unix.Rlimit, error) {
+	var cur unix.Rlimit
+	if err := unix.Getrlimit(resource, &cur); err != nil {
+		return cur, err
+	}
+	if resource == unix.RLIMIT_NOFILE && nofile.OK && cur.Max == nofile.StartHard {
+		cur.Cur = nofile.StartSoft
+	}
+	return cur, nil
 }
 
 // RlimitText shows an --rlimit as SOFT:HARD, a kept half empty.

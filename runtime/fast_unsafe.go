@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"sandbox/fs"
+	"sandbox/limits"
 	"sandbox/net/vnet"
 	"sandbox/runtime/nofile"
 	"sandbox/secure"
@@ -174,8 +175,13 @@ func fastEligible(plan *Plan) bool {
 	// for forever.
 	infoFD := s.InfoFD != spec.NoFD || s.JSONStatusFD != spec.NoFD
 	if s.UsernsBlockFD != spec.NoFD || (s.BlockFD != spec.NoFD && infoFD) || s.DisableUserns || s.AssertUsernsDisabled ||
-		s.Limits.NeedsCgroup() || len(s.Limits.Rlimits) > 0 || len(s.Command) == 0 {
+		s.Limits.NeedsCgroup() || len(s.Command) == 0 {
 		return false
+	}
+	for _, r := range s.Limits.Rlimits {
+		if _, ok := resolveRlimit(r); !ok {
+			return false // the Go init says why
+		}
 	}
 	if !fastArch() {
 		return false
@@ -655,6 +661,7 @@ func compileFast(plan *Plan, argv0 string, cloneFlags uintptr) *fastProg {
 			c.sys(unix.SYS_FCNTL, uintptr(fd), unix.F_SETFD, 0)
 		}
 		c.restoreNofile()
+		c.rlimits()
 		c.unblockSignals()
 		c.callerFilters()
 		c.compileExec()
@@ -669,6 +676,7 @@ func compileFast(plan *Plan, argv0 string, cloneFlags uintptr) *fastProg {
 		c.sys(unix.SYS_FCNTL, uintptr(fd), unix.F_SETFD, 0)
 	}
 	c.restoreNofile()
+	c.rlimits()
 	c.unblockSignals()
 	c.callerFilters()
 	c.compileExec()
@@ -680,6 +688,28 @@ func compileFast(plan *Plan, argv0 string, cloneFlags uintptr) *fastProg {
 	}
 	c.emit(fastOp{kind: fkReap})
 	return c.finish()
+}
+
+// resolveRlimit is what limits.ApplyRlimits would set for r in the
+// program's process, which inherits this process's limits.
+func resolveRlimit(r spec.Rlimit) (unix.Rlimit, bool) {
+	cur, err := limits.Current(r.Resource)
+	if err != nil {
+		return cur, false
+	}
+	want, err := limits.Resolve(r, cur)
+	return want, err == nil
+}
+
+// rlimits sets the --rlimit limits in the program's process (per process:
+// init keeps its own), after the caller's soft limit on open files is back.
+func (c *fastCompiler) rlimits() {
+	for _, r := range c.plan.Spec.Limits.Rlimits {
+		want, _ := resolveRlimit(r) // resolvable: fastEligible
+		lim := (*unix.Rlimit)(c.bufp(int(unsafe.Sizeof(unix.Rlimit{}))))
+		*lim = want
+		c.sys(unix.SYS_PRLIMIT64, 0, uintptr(r.Resource), uintptr(unsafe.Pointer(lim)), 0)
+	}
 }
 
 // callerFilters loads the caller's seccomp filters (--seccomp,

@@ -105,6 +105,12 @@ func TestFastEligible(t *testing.T) {
 			p.Spec.Ops = append(p.Spec.Ops, spec.Op{Kind: spec.OpROBindData, Dest: "/etc/resolv.conf", FD: spec.NoFD, Perms: 0o644, Data: []byte("nameserver 10.0.2.3\n")})
 		}, true},
 		{"cgroup limits", caseA, func(p *Plan) { p.CgroupPayload = "/sys/fs/cgroup/x" }, false},
+		{"--rlimit", caseA, func(p *Plan) {
+			p.Spec.Limits.Rlimits = []spec.Rlimit{{Name: "core", Resource: unix.RLIMIT_CORE}}
+		}, true},
+		{"an --rlimit soft limit above the kept hard one", caseA, func(p *Plan) {
+			p.Spec.Limits.Rlimits = []spec.Rlimit{{Name: "nofile", Resource: unix.RLIMIT_NOFILE, Soft: ^uint64(0) - 1, KeepHard: true}}
+		}, false},
 	}
 	for _, c := range cases {
 		p := fastTestPlan(t, c.args...)
