@@ -151,16 +151,18 @@ func TestRlimits(t *testing.T) {
 	// the stage that applies it raised for itself (syscall.Setrlimit also
 	// stops this process's runtime from restoring its own original in
 	// its children: they get 333).
+	// Through the fast init and through the Go init (--disable-userns).
 	if cur.Max >= 2048 {
 		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: 333, Max: cur.Max}); err != nil {
 			t.Fatal(err)
 		}
-		r = sb(t, concat([]string{"--rlimit", "nofile=:2048"}, usrArgs(), []string{"sh", "-c", "ulimit -Sn; ulimit -Hn"})...)
-		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: cur.Cur, Max: cur.Max})
-		mustCode(t, r, 0)
-		if got := strings.Fields(r.stdout); strings.Join(got, " ") != "333 2048" {
-			t.Errorf("--rlimit nofile=:2048 with the caller's soft limit 333: %q, want 333 2048", r.stdout)
+		for _, pre := range [][]string{nil, {"--disable-userns"}} {
+			r = sb(t, concat(pre, []string{"--rlimit", "nofile=:2048"}, usrArgs(), []string{"sh", "-c", "ulimit -Sn; ulimit -Hn"})...)
+			if got := strings.Fields(r.stdout); r.code != 0 || strings.Join(got, " ") != "333 2048" {
+				t.Errorf("%q --rlimit nofile=:2048 with the caller's soft limit 333: %s, want 333 2048", pre, r)
+			}
 		}
+		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: cur.Cur, Max: cur.Max})
 	}
 	if cur.Max != unix.RLIM_INFINITY && !asRoot() {
 		r = sb(t, concat([]string{"--rlimit", "nofile=" + strconv.FormatUint(cur.Max+1, 10)}, usrArgs(), []string{"true"})...)
