@@ -32,8 +32,8 @@ func Resolve(r spec.Rlimit, cur unix.Rlimit) (unix.Rlimit, error) {
 // privileged in the host's user namespace may raise.
 func CheckRlimits(rs []spec.Rlimit, privileged bool) error {
 	for _, r := range rs {
-		var cur unix.Rlimit
-		if err := unix.Getrlimit(r.Resource, &cur); err != nil {
+		cur, err := Current(r.Resource)
+		if err != nil {
 			return fmt.Errorf("--rlimit %s: %w", r.Name, err)
 		}
 		want, err := Resolve(r, cur)

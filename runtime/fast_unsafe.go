@@ -655,16 +655,10 @@ func compileFast(plan *Plan, argv0 string, cloneFlags uintptr) *fastProg {
 	// caller's fds inherited, every signal unblocked, execve); init
 	// closes the report (the parent reads EOF once the program's execve
 	// has closed the last copy) and the caller's fds, then reaps.
+	progFDs := c.programFDs()
 	if !plan.UseInit {
 		// execProgram: this process becomes the program.
-		for _, fd := range c.programFDs() {
-			c.sys(unix.SYS_FCNTL, uintptr(fd), unix.F_SETFD, 0)
-		}
-		c.restoreNofile()
-		c.rlimits()
-		c.unblockSignals()
-		c.callerFilters()
-		c.compileExec()
+		c.programExec(progFDs)
 		return c.finish()
 	}
 	fork := c.emit(fastOp{kind: fkFork, out: slotProg + 1})
@@ -672,7 +666,23 @@ func compileFast(plan *Plan, argv0 string, cloneFlags uintptr) *fastProg {
 		c.sys(unix.SYS_SETSID)
 	}
 	c.sys(unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL))
-	for _, fd := range c.programFDs() {
+	c.programExec(progFDs)
+	c.op(fork).target = c.here()
+	c.closeSlot(slotReport)
+	for _, fd := range progFDs {
+		cl := c.sys(unix.SYS_CLOSE, uintptr(fd))
+		c.op(cl).ignore[0] = int16(unix.EBADF)
+	}
+	c.emit(fastOp{kind: fkReap})
+	return c.finish()
+}
+
+// programExec is the program's process's last steps, as one process
+// becomes the program (execProgram) or init's child does (forkProgram):
+// the caller's fds made inheritable, the limits, the signals, the caller's
+// filters (last, as bubblewrap loads them), execve.
+func (c *fastCompiler) programExec(fds []int) {
+	for _, fd := range fds {
 		c.sys(unix.SYS_FCNTL, uintptr(fd), unix.F_SETFD, 0)
 	}
 	c.restoreNofile()
@@ -680,14 +690,6 @@ func compileFast(plan *Plan, argv0 string, cloneFlags uintptr) *fastProg {
 	c.unblockSignals()
 	c.callerFilters()
 	c.compileExec()
-	c.op(fork).target = c.here()
-	c.closeSlot(slotReport)
-	for _, fd := range c.programFDs() {
-		cl := c.sys(unix.SYS_CLOSE, uintptr(fd))
-		c.op(cl).ignore[0] = int16(unix.EBADF)
-	}
-	c.emit(fastOp{kind: fkReap})
-	return c.finish()
 }
 
 // resolveRlimit is what limits.ApplyRlimits would set for r in the

@@ -8,8 +8,6 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
-
-	"sandbox/userns"
 )
 
 // errFastFallback: the fast init could not build the sandbox, and the Go
@@ -77,15 +75,14 @@ func (p *parent) runFast(fp *fastProg) (int, error) {
 		unix.Close(statR)
 		return 0, errFastFallback
 	}
-	p.fast = &fastInit{pid: pid, pidfd: pidfd, callerFDs: append(append([]int(nil), p.plan.PassFDs...), p.plan.InitFDs...)}
-	p.fast.info = p.readInfo(pid)
-	p.fast.dataFDs = fp.dataFDs
+	p.fast = &fastInit{pid: pid, pidfd: pidfd, callerFDs: append(append([]int(nil), p.plan.PassFDs...), p.plan.InitFDs...),
+		info: p.readInfo(pid), dataFDs: fp.dataFDs}
 	p.ctlW, p.reportR, p.stat = pollable(ctlW, "ctl"), pollable(reportR, "report"), pollable(statR, "status")
 	files := []*os.File{p.ctlW, p.reportR, p.stat}
 	p.closers = append(p.closers, files...)
 	p.logStart()
-	if err := userns.Write(pid, *p.ids); err != nil {
-		return p.abort(setupErr("write id maps: "+err.Error(), "setting up uid map: "+err.Error(), mapHint(err)))
+	if err := p.writeIDs(pid); err != nil {
+		return p.abort(err)
 	}
 	if err := p.netReady(pid); err != nil {
 		return p.abort(err)

@@ -395,8 +395,8 @@ func (p *parent) run() (int, error) {
 		// The caller sets the maps up itself (bubblewrap writes none then).
 		waitFD(s.UsernsBlockFD)
 	} else if s.Namespaces.User {
-		if err := userns.Write(pid, *p.ids); err != nil {
-			return p.abort(setupErr("write id maps: "+err.Error(), "setting up uid map: "+err.Error(), mapHint(err)))
+		if err := p.writeIDs(pid); err != nil {
+			return p.abort(err)
 		}
 	}
 	if err := p.netReady(pid); err != nil {
@@ -414,6 +414,14 @@ func (p *parent) run() (int, error) {
 	}
 	p.watchNet(func() { p.cmd.Process.Kill() })
 	return p.supervise(pid)
+}
+
+// writeIDs writes init's id maps (the plan's), as either init needs them.
+func (p *parent) writeIDs(pid int) error {
+	if err := userns.Write(pid, *p.ids); err != nil {
+		return setupErr("write id maps: "+err.Error(), "setting up uid map: "+err.Error(), mapHint(err))
+	}
+	return nil
 }
 
 // netReady does the network's part once the maps are written and before
@@ -587,6 +595,7 @@ func (p *parent) supervise(pid int) (int, error) {
 		exitCh <- ExitCode(p.waitInit())
 	}()
 	started := false
+	start := func() error { started = true; return p.started() }
 	tmo := p.startTimeout()
 	for {
 		select {
@@ -596,8 +605,7 @@ func (p *parent) supervise(pid int) (int, error) {
 				<-exitCh
 				return 0, p.setupFailed(r.rep)
 			}
-			started = true
-			if err := p.started(); err != nil {
+			if err := start(); err != nil {
 				return p.abort(err)
 			}
 		case code := <-exitCh:
@@ -607,8 +615,7 @@ func (p *parent) supervise(pid int) (int, error) {
 				if r.ok {
 					return 0, p.setupFailed(r.rep)
 				}
-				started = true
-				if err := p.started(); err != nil {
+				if err := start(); err != nil {
 					return p.abort(err)
 				}
 			}

@@ -11,8 +11,14 @@ import (
 )
 
 // install has os/signal feed the pipe where there is no handler in
-// assembly.
+// assembly. Notify ignores what it cannot catch: refused here as
+// rt_sigaction would refuse it.
 func install(fd int, sigs []syscall.Signal) error {
+	for _, s := range sigs {
+		if s == syscall.SIGKILL || s == syscall.SIGSTOP {
+			return os.NewSyscallError("rt_sigaction", syscall.EINVAL)
+		}
+	}
 	c := make(chan os.Signal, 8)
 	for _, s := range sigs {
 		signal.Notify(c, s)
