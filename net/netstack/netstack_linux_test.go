@@ -25,6 +25,7 @@ import (
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 
 	"sandbox/net/vnet"
 )
@@ -696,6 +697,22 @@ func TestStack(t *testing.T) {
 			t.Errorf("Decide was not asked for tcp %v", hs.http)
 		}
 	})
+	// A connection whose sandbox side closes last (the server closes
+	// first) ends in TIME-WAIT, which the stack's clock ends at once in a
+	// worker (see clock): none may stay.
+	t.Run("TimeWaitEnds", func(t *testing.T) {
+		r := child.do(t, request{Op: "connrate", Addr: hs.line.String(), N: int64(300 * time.Millisecond), Data: "line"})
+		if r.Err != "" || r.N == 0 {
+			t.Fatalf("connrate: %+v", r)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for n := timeWaitEndpoints(st); n > 0; n = timeWaitEndpoints(st) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d connections still in TIME-WAIT", n, r.N)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
 	t.Run("DNS", func(t *testing.T) {
 		for _, op := range []string{"dns_udp", "dns_tcp"} {
 			r := child.do(t, request{Op: op, Data: "example.test"})
@@ -1110,4 +1127,15 @@ func TestPublishErrorPrivilegedPort(t *testing.T) {
 	if !strings.Contains(string(out), "permission denied") || !strings.Contains(string(out), "ip_unprivileged_port_start") {
 		t.Errorf("publishing port 80 as uid 65534: %s", out)
 	}
+}
+
+// timeWaitEndpoints counts the stack's TCP endpoints in TIME-WAIT.
+func timeWaitEndpoints(st *Stack) int {
+	n := 0
+	for _, e := range st.ns.RegisteredEndpoints() {
+		if ep, ok := e.(*tcp.Endpoint); ok && ep.EndpointState() == tcp.StateTimeWait {
+			n++
+		}
+	}
+	return n
 }

@@ -162,11 +162,25 @@ func dupFD(c syscall.Conn) (int, error) {
 	return fd, nil
 }
 
+// runDue starts f in a worker, for the stack's clock; false once the stack
+// is closing. Close waits for it.
+func (s *Stack) runDue(f func()) bool {
+	if !s.enter() {
+		return false
+	}
+	s.workers.Go(func() {
+		defer s.wg.Done()
+		f()
+	})
+	return true
+}
+
 func (s *Stack) start() error {
 	link := s.link
 	opts := stack.Options{
 		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, arp.NewProtocol},
 		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4},
+		Clock:              &clock{Clock: tcpip.NewStdClock(), run: s.runDue},
 	}
 	if s.cfg.SandboxIP6.IsValid() {
 		// The zero options: no duplicate address detection (the
