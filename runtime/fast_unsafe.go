@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"unsafe"
 
@@ -214,11 +215,11 @@ func fastEligible(plan *Plan) bool {
 
 // haveFchmodat2 says whether the kernel has fchmodat2 (Linux 6.6), which
 // chmods an O_PATH fd: asked with a bad fd, it answers EBADF, an older
-// kernel ENOSYS.
-func haveFchmodat2() bool {
+// kernel ENOSYS. Asked once, whatever the number of --chmod ops.
+var haveFchmodat2 = sync.OnceValue(func() bool {
 	_, _, e := unix.RawSyscall6(unix.SYS_FCHMODAT2, ^uintptr(0), 0, 0, 0, 0, 0)
 	return e != unix.ENOSYS
-}
+})
 
 // regularFile says whether fd is a regular file (a memfd is one).
 func regularFile(fd int) bool {

@@ -13,6 +13,7 @@ import (
 
 	"sandbox/limits"
 	"sandbox/runtime/sigpipe"
+	"sandbox/runtime/startup"
 	"sandbox/secure"
 	"sandbox/spec"
 	"sandbox/userns"
@@ -576,13 +577,13 @@ func (p *parent) supervise(pid int) (int, error) {
 	}
 	reportCh := make(chan reportResult, 1)
 	go func() {
-		growStack()
+		startup.GrowStack()
 		rep, ok, err := ReadReport(p.reportR)
 		reportCh <- reportResult{rep, ok, err}
 	}()
 	exitCh := make(chan int, 1)
 	go func() {
-		growStack()
+		startup.GrowStack()
 		if p.plan.UseInit {
 			// init writes the program's status when it exits (bubblewrap
 			// returns then, even when other processes remain).
